@@ -1,0 +1,44 @@
+// The one place settings are defined and validated. Flags > environment > config file > defaults.
+import { z } from 'zod';
+import { DEFAULT_KUBERNETES_VERSION, parseKubeVersion } from './rules/version.ts';
+import { type RuleId, ruleIds } from './rules/catalogue.ts';
+
+export const MODES = ['complain', 'enforce', 'off'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** The control-plane writers that rewrite these objects all day (spec 7.4). */
+export const DEFAULT_EXEMPT_USERS = [
+  'system:serviceaccount:kube-system:endpoint-controller',
+  'system:serviceaccount:kube-system:endpointslice-controller',
+  'system:serviceaccount:kube-system:endpointslicemirroring-controller',
+  'system:kube-controller-manager',
+  'system:apiserver',
+];
+
+// An AdmissionReview carries the object and, on UPDATE, the old one. The apiserver refuses request
+// bodies over 3 MiB, so each object is at most about 3 MiB: two of them plus the envelope fit in
+// 7 MiB (controller-runtime's figure). A 1000-endpoint slice is about 60 KB on the wire.
+export const DEFAULT_MAX_BODY_BYTES = 7 * 1024 * 1024;
+
+const ruleSetting = z.enum(['error', 'warning', 'off']);
+
+export const configSchema = z.strictObject({
+  mode: z.enum(MODES).default('complain'),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(1).max(65535).default(8443),
+  certDir: z.string().min(1).default('certs'),
+  /** namespace/name of the in-cluster Service; its DNS names go into the development certificate. */
+  service: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be NAMESPACE/NAME in lower case').default('endpoint-guard/endpoint-guard'),
+  kubernetesVersion: z.string().refine((v) => parseKubeVersion(v) !== undefined, 'must be a Kubernetes version from 1.24 to 1.36, e.g. "1.36"').default(DEFAULT_KUBERNETES_VERSION),
+  softEndpointLimit: z.coerce.number().int().min(1).max(1000).default(100),
+  rules: z.partialRecord(z.enum(ruleIds as [RuleId, ...RuleId[]]), ruleSetting).default({}),
+  exemptUsers: z.array(z.string().min(1)).default(DEFAULT_EXEMPT_USERS),
+  maxWarnings: z.coerce.number().int().min(1).max(100).default(10),
+  maxBodyBytes: z.coerce.number().int().min(1024).default(DEFAULT_MAX_BODY_BYTES),
+  /** In enforce mode, what a request gets when a rule throws: allowed (fail open) or denied. */
+  onRuleError: z.enum(['allow', 'deny']).default('allow'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type RuleSetting = z.infer<typeof ruleSetting>;

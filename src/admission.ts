@@ -1,17 +1,46 @@
-// AdmissionReview in, AdmissionReview out: pure, no I/O. (Skeleton: filled in by the rules work.)
+// AdmissionReview in, AdmissionReview out: pure, no I/O. The server hands in the parsed body.
+import { z } from 'zod';
 import type { Config, Mode } from './config.ts';
+import { type Judged, decide, judge } from './policy.ts';
+import { type CheckResult, checkObject } from './rules/index.ts';
+import { isHandledKind } from './rules/objects.ts';
+import { type KubeVersion, parseKubeVersion, kubeVersion, MAX_MINOR } from './rules/version.ts';
+
+export const ADMISSION_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
+
+const groupVersionKind = z.object({ group: z.string(), version: z.string(), kind: z.string() });
+const requestSchema = z.object({
+  uid: z.string().min(1, 'must not be empty'),
+  kind: groupVersionKind,
+  requestKind: groupVersionKind.nullish(),
+  name: z.string().nullish(),
+  namespace: z.string().nullish(),
+  operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
+  userInfo: z.object({ username: z.string().nullish() }).nullish(),
+  object: z.unknown(),
+  oldObject: z.unknown(),
+  dryRun: z.boolean().nullish(),
+});
+const reviewSchema = z.object({
+  apiVersion: z.enum(ADMISSION_VERSIONS),
+  kind: z.literal('AdmissionReview'),
+  request: requestSchema,
+});
+type AdmissionRequest = z.infer<typeof requestSchema>;
 
 export interface ReviewLog {
-  uid?: string;
-  kind?: string;
-  namespace?: string;
-  name?: string;
-  operation?: string;
-  user?: string;
+  uid?: string | undefined;
+  kind?: string | undefined;
+  namespace?: string | undefined;
+  name?: string | undefined;
+  operation?: string | undefined;
+  user?: string | undefined;
+  dryRun?: boolean | undefined;
   mode: Mode;
-  decision: 'allowed' | 'denied' | 'exempt' | 'ignored' | 'bad-request' | 'rule-error';
+  decision: 'allowed' | 'denied' | 'exempt' | 'ignored' | 'bad-request';
   findings: string[];
-  reason?: string;
+  reason?: string | undefined;
+  ruleErrors?: string[] | undefined;
 }
 
 export interface ReviewOutcome {
@@ -21,6 +50,115 @@ export interface ReviewOutcome {
   readonly log: ReviewLog;
 }
 
-export function reviewAdmission(_input: unknown, config: Config): ReviewOutcome {
-  return { httpStatus: 200, body: {}, log: { mode: config.mode, decision: 'allowed', findings: [] } };
+interface Status { code: number; reason?: string; message: string }
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  status?: Status;
+  warnings?: string[];
+  auditAnnotations?: Record<string, string>;
+}
+
+// Responses are plain data built by three constructors (as controller-runtime's Allowed/Denied/Errored).
+const withWarnings = (warnings: string[]) => (warnings.length > 0 ? { warnings } : {});
+const withAnnotations = (a: Record<string, string>) => (Object.keys(a).length > 0 ? { auditAnnotations: a } : {});
+export const allow = (uid: string, warnings: string[] = [], annotations: Record<string, string> = {}): AdmissionResponse =>
+  ({ uid, allowed: true, ...withWarnings(warnings), ...withAnnotations(annotations) });
+// 403 Forbidden rather than 422: some kubectl versions print only "The request is invalid" for a 422.
+export const deny = (uid: string, message: string, warnings: string[] = []): AdmissionResponse =>
+  ({ uid, allowed: false, status: { code: 403, reason: 'Forbidden', message }, ...withWarnings(warnings) });
+export const errored = (uid: string, code: number, message: string): AdmissionResponse =>
+  ({ uid, allowed: false, status: { code, reason: code === 400 ? 'BadRequest' : 'InternalError', message } });
+
+const envelope = (apiVersion: string, response: AdmissionResponse) => ({ apiVersion, kind: 'AdmissionReview', response });
+
+/** What the server needs from Config, computed once per Config object. */
+interface Settings { version: KubeVersion; exempt: ReadonlySet<string> }
+const settingsCache = new WeakMap<Config, Settings>();
+function settingsOf(config: Config): Settings {
+  let s = settingsCache.get(config);
+  if (!s) {
+    s = { version: parseKubeVersion(config.kubernetesVersion) ?? kubeVersion(MAX_MINOR), exempt: new Set(config.exemptUsers) };
+    settingsCache.set(config, s);
+  }
+  return s;
+}
+
+const field = (o: unknown, key: string): unknown => (typeof o === 'object' && o !== null ? Reflect.get(o, key) : undefined);
+
+/** The clearest single sentence about why a body is not a usable AdmissionReview. */
+function badReviewMessage(input: unknown, error: z.ZodError): string {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return 'body must be a JSON object (an AdmissionReview)';
+  const issue = error.issues[0];
+  const where = issue && issue.path.length > 0 ? issue.path.join('.') : 'body';
+  if (issue && where === 'kind') return `kind must be "AdmissionReview", got ${JSON.stringify(field(input, 'kind')) ?? 'nothing'}`;
+  if (issue && where === 'apiVersion') {
+    return `apiVersion must be one of ${ADMISSION_VERSIONS.join(', ')}, got ${JSON.stringify(field(input, 'apiVersion')) ?? 'nothing'}`;
+  }
+  if (issue && where === 'request' && field(input, 'request') === undefined) return 'request is missing: not an AdmissionReview request';
+  return `${where}: ${issue?.message ?? 'invalid'}`;
+}
+
+export function reviewAdmission(input: unknown, config: Config): ReviewOutcome {
+  const parsed = reviewSchema.safeParse(input);
+  if (!parsed.success) {
+    const uid = field(field(input, 'request'), 'uid');
+    const message = `invalid AdmissionReview: ${badReviewMessage(input, parsed.error)}`;
+    const apiVersion = ADMISSION_VERSIONS.find((v) => v === field(input, 'apiVersion')) ?? ADMISSION_VERSIONS[0];
+    return {
+      httpStatus: 400,
+      body: envelope(apiVersion, errored(typeof uid === 'string' ? uid : '', 400, message)),
+      log: { mode: config.mode, decision: 'bad-request', findings: [], reason: message, uid: typeof uid === 'string' ? uid : undefined },
+    };
+  }
+  const { apiVersion, request } = parsed.data;
+  const { response, log } = answer(request, config);
+  return { httpStatus: 200, body: envelope(apiVersion, response), log };
+}
+
+function objectName(req: AdmissionRequest): string | undefined {
+  if (req.name) return req.name; // DELETECOLLECTION and generateName calls may leave it empty
+  const meta = field(req.object ?? req.oldObject, 'metadata');
+  const name = field(meta, 'name') ?? field(meta, 'generateName');
+  return typeof name === 'string' ? name : undefined;
+}
+
+function answer(req: AdmissionRequest, config: Config): { response: AdmissionResponse; log: ReviewLog } {
+  const settings = settingsOf(config);
+  const user = req.userInfo?.username ?? undefined;
+  const log: ReviewLog = {
+    uid: req.uid, kind: req.kind.kind, namespace: req.namespace ?? undefined, name: objectName(req),
+    operation: req.operation, user, dryRun: req.dryRun ?? undefined, mode: config.mode, decision: 'allowed', findings: [],
+  };
+  const skip = (decision: 'exempt' | 'ignored', reason: string) => ({ response: allow(req.uid), log: { ...log, decision, reason } });
+  if (user !== undefined && settings.exempt.has(user)) return skip('exempt', `user ${user}`);
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return skip('ignored', `operation ${req.operation}`);
+  if (!isHandledKind(req.object)) return skip('ignored', `kind ${req.kind.kind}`);
+
+  const requestKind = req.requestKind ?? req.kind;
+  const result: CheckResult = checkObject({
+    object: req.object,
+    oldObject: req.operation === 'UPDATE' ? req.oldObject : undefined,
+    operation: req.operation,
+    version: settings.version,
+    softEndpointLimit: config.softEndpointLimit,
+    username: user,
+    requestApiVersion: requestKind.group ? `${requestKind.group}/${requestKind.version}` : requestKind.version,
+  });
+  const judged: Judged[] = judge(result.findings, config.rules);
+  const decision = decide(judged, config.mode, config.maxWarnings);
+  const ruleErrors = result.ruleErrors.map((e) => `${e.check}: ${e.message}`);
+  const logged: ReviewLog = {
+    ...log,
+    findings: judged.map((f) => f.rule),
+    ...(ruleErrors.length > 0 ? { ruleErrors } : {}),
+  };
+  if (ruleErrors.length > 0 && config.mode === 'enforce' && config.onRuleError === 'deny') {
+    const message = 'endpoint-guard could not check this object (internal rule error; see its logs) and is set to deny then';
+    return { response: deny(req.uid, message, decision.warnings), log: { ...logged, decision: 'denied', reason: 'rule error' } };
+  }
+  if (!decision.allowed) {
+    return { response: deny(req.uid, decision.message ?? 'denied', decision.warnings), log: { ...logged, decision: 'denied' } };
+  }
+  return { response: allow(req.uid, decision.warnings, decision.auditAnnotations), log: logged };
 }

@@ -18,7 +18,7 @@ const both: readonly Kind[] = ['Endpoints', 'EndpointSlice'];
 const slice: readonly Kind[] = ['EndpointSlice'];
 const endpoints: readonly Kind[] = ['Endpoints'];
 
-export const catalogue = {
+const entries = {
   // What the apiserver validates (spec sections 2-5).
   'field-type': { kinds: both, severity: 'error', source: 'apiserver', doc: 'fields have the JSON types of the API (the apiserver cannot decode others)' },
   'unknown-field': { kinds: both, severity: 'error', source: 'apiserver', doc: 'no fields the API does not define (rejected by strict field validation, 1.25+)' },
@@ -52,6 +52,7 @@ export const catalogue = {
   zone: { kinds: slice, severity: 'warning', source: 'policy', doc: 'endpoint zone is a valid label value (the apiserver does not check)' },
 } as const satisfies Record<string, RuleInfo>;
 
-export type RuleId = keyof typeof catalogue;
+export type RuleId = keyof typeof entries;
+export const catalogue: Readonly<Record<RuleId, RuleInfo>> = entries;
 export const ruleIds = Object.keys(catalogue) as RuleId[];
 export const isRuleId = (id: string): id is RuleId => Object.hasOwn(catalogue, id);

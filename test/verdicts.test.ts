@@ -49,3 +49,25 @@ describe('apiserver message texts', () => {
     assert.equal(same, total);
   });
 });
+
+describe('apiserver message texts, v1.36', () => {
+  test('every 422 message kubectl 1.36 printed is reproduced line for line and in order', () => {
+    let same = 0;
+    let total = 0;
+    for (const c of readVerdicts('apiserver-verdicts-1.36.jsonl')) {
+      // kubectl: `The Kind "name" is invalid: <one error>` or the same head then `\n* <error>` lines.
+      const m = /^The \S+ ".*?" is invalid: ([\s\S]*)$/.exec(c.message);
+      if (!m?.[1]) continue;
+      total++;
+      const body = m[1];
+      const real = body.trim().includes('\n* ') || body.startsWith(' \n') || body.startsWith('\n')
+        ? body.trim().split('\n').map((x) => x.replace(/^\* /, ''))
+        : [body.trim()];
+      const mine = [...new Set(apiserverErrors(c.manifest, '1.36').map(apiserverLine))];
+      const unsuffixed = (lines: string[]) => lines.map((t) => t.replace(/(metadata\.name: Invalid value: ".*-)[a-z0-9]{5}"/, '$1"'));
+      if (JSON.stringify(unsuffixed(mine)) === JSON.stringify(unsuffixed(real))) same++;
+    }
+    console.log(`# exact messages, v1.36: ${same}/${total}`);
+    assert.equal(same, total);
+  });
+});

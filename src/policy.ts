@@ -1,7 +1,7 @@
 // Findings + mode + severity settings -> a decision: allowed or not, warnings, audit annotations.
 import type { Mode, RuleSetting } from './config.ts';
 import { type RuleId, type Severity, catalogue } from './rules/catalogue.ts';
-import { type Finding, errorBody, renderValue } from './rules/finding.ts';
+import { type Finding, renderValue } from './rules/finding.ts';
 import { formatPath } from './rules/path.ts';
 
 export const MAX_WARNING_CHARS = 120;
@@ -36,11 +36,25 @@ export function ellipsize(text: string, max: number): string {
   return `${cps.slice(0, head).join('')}...${cps.slice(cps.length - (keep - head)).join('')}`;
 }
 
+/** The lint form of a finding: shorter than the apiserver's, the bad value first. */
+function warningBody(f: Finding, value: string): string {
+  const detail = f.hint ?? f.detail;
+  const then = (head: string) => (detail ? `${head}: ${detail}` : head);
+  switch (f.type) {
+    case 'Required': return then('required value');
+    case 'Invalid': return then(value);
+    case 'NotSupported': return `${value} is not supported; ${detail}`;
+    case 'Duplicate': return `duplicate value ${value}`;
+    case 'TooMany': return `too many (${value}): ${detail}`;
+    case 'TooLong': return then('too long');
+    default: return detail;
+  }
+}
+
 function render(f: Finding, valueMax: number, pathMax: number): string {
   if (catalogue[f.rule].verbatim) return f.detail;
   const path = f.path.length > 0 ? `${ellipsize(formatPath(f.path), pathMax)}: ` : '';
-  const body = f.type === 'Policy' || f.type === 'BadRequest' ? (f.hint ?? f.detail) : errorBody(f, f.hint ?? f.detail, ellipsize(renderValue(f.value), valueMax));
-  return `${f.rule}: ${path}${body}`.replace(CONTROL, ' ');
+  return `${f.rule}: ${path}${warningBody(f, ellipsize(renderValue(f.value), valueMax))}`.replace(CONTROL, ' ');
 }
 
 /** One warning: `rule-id: path: message`, at most 120 characters, values shortened first. */

@@ -7,6 +7,7 @@ import type { FieldPath } from './path.ts';
 import type { KubeVersion } from './version.ts';
 
 const INVALID_IP = 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)';
+const INVALID_IP_HINT = 'must be a valid IP address (e.g. 10.9.8.7 or 2001:db8::ffff)';
 const SPECIAL_DETAIL = {
   'loopback': 'may not be in the loopback range (127.0.0.0/8, ::1/128)',
   'link-local': 'may not be in the link-local range (169.254.0.0/16, fe80::/10)',
@@ -17,7 +18,7 @@ const at = (path: FieldPath) => ({ rule: 'address', path } as const);
 
 /** The "legacy" IP check (Endpoints ip, IPv4 slice addresses): strict sub-checks only with StrictIPCIDRValidation. */
 function legacyIP(value: string, ip: ParsedIP | undefined, version: KubeVersion, path: FieldPath): Finding[] {
-  if (!ip) return [invalid(at(path), value, INVALID_IP)];
+  if (!ip) return [invalid(at(path), value, INVALID_IP, INVALID_IP_HINT)];
   if (!version.strictIP) return [];
   return strictProblems(value, ip, path);
 }
@@ -30,7 +31,7 @@ function strictProblems(value: string, ip: ParsedIP, path: FieldPath): Finding[]
 
 /** The "strict" check of new fields (IPv6 slice addresses), canonical form included, in every 1.33+ version. */
 function strictIP(value: string, ip: ParsedIP | undefined, path: FieldPath): Finding[] {
-  if (!ip) return [invalid(at(path), value, INVALID_IP)];
+  if (!ip) return [invalid(at(path), value, INVALID_IP, INVALID_IP_HINT)];
   const problems = strictProblems(value, ip, path);
   if (problems.length > 0) return problems;
   const canonical = canonicalIP(ip);

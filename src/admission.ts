@@ -99,7 +99,8 @@ function badReviewMessage(input: unknown, error: z.ZodError): string {
   return `${where}: ${issue?.message ?? 'invalid'}`;
 }
 
-export function reviewAdmission(input: unknown, config: Config): ReviewOutcome {
+/** `check` is the rules entry point; tests hand in another to exercise failures. */
+export function reviewAdmission(input: unknown, config: Config, check: typeof checkObject = checkObject): ReviewOutcome {
   const parsed = reviewSchema.safeParse(input);
   if (!parsed.success) {
     const uid = field(field(input, 'request'), 'uid');
@@ -112,7 +113,7 @@ export function reviewAdmission(input: unknown, config: Config): ReviewOutcome {
     };
   }
   const { apiVersion, request } = parsed.data;
-  const { response, log } = answer(request, config);
+  const { response, log } = answer(request, config, check);
   return { httpStatus: 200, body: envelope(apiVersion, response), log };
 }
 
@@ -123,7 +124,7 @@ function objectName(req: AdmissionRequest): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
-function answer(req: AdmissionRequest, config: Config): { response: AdmissionResponse; log: ReviewLog } {
+function answer(req: AdmissionRequest, config: Config, check: typeof checkObject): { response: AdmissionResponse; log: ReviewLog } {
   const settings = settingsOf(config);
   const user = req.userInfo?.username ?? undefined;
   const log: ReviewLog = {
@@ -136,7 +137,7 @@ function answer(req: AdmissionRequest, config: Config): { response: AdmissionRes
   if (!isHandledKind(req.object)) return skip('ignored', `kind ${req.kind.kind}`);
 
   const requestKind = req.requestKind ?? req.kind;
-  const result: CheckResult = checkObject({
+  const result: CheckResult = check({
     object: req.object,
     oldObject: req.operation === 'UPDATE' ? req.oldObject : undefined,
     operation: req.operation,

@@ -28,7 +28,7 @@ export interface CheckResult {
   readonly ruleErrors: RuleError[];
 }
 
-type Check<T> = readonly [name: string, run: (object: T, ctx: RuleContext) => Finding[]];
+export type Check<T> = readonly [name: string, run: (object: T, ctx: RuleContext) => Finding[]];
 const sliceChecks: readonly Check<Extract<KubeObject, { kind: 'EndpointSlice' }>>[] = [
   ['apiserver validation', validateEndpointSlice],
   ['policy', slicePolicy],
@@ -38,7 +38,7 @@ const endpointsChecks: readonly Check<Extract<KubeObject, { kind: 'Endpoints' }>
   ['policy', endpointsPolicy],
 ];
 
-function runChecks<T>(checks: readonly Check<T>[], object: T, ctx: RuleContext, ruleErrors: RuleError[]): Finding[] {
+export function runChecks<T>(checks: readonly Check<T>[], object: T, ctx: RuleContext, ruleErrors: RuleError[]): Finding[] {
   return checks.flatMap(([name, run]) => {
     try {
       return run(object, ctx);

@@ -181,7 +181,7 @@ export function slicePolicy(slice: EndpointSlice, ctx: RuleContext): Finding[] {
     const writers = CONTROLLER_WRITERS[managedBy];
     if (writers && !(ctx.username && writers.includes(ctx.username))) {
       findings.push(policy({ rule: 'managed-by-controller', path: labelsPath },
-        `${LABEL_MANAGED_BY}=${managedBy} is the controller's own; it will fight over the slice. Use your own value`, managedBy));
+        "controller's managed-by value: it will fight over this slice; use your own", managedBy));
     }
   }
   const serviceName = labels[LABEL_SERVICE_NAME];

@@ -79,23 +79,22 @@ export function checkEndpointsIP(value: string, version: KubeVersion, path: Fiel
   return { findings: legacyIP(value, ip, version, path), special: specialIP(value, ip, path) };
 }
 
-/** Policy: text the apiserver accepts but that is not the address's standard form. */
-export function ipFormat(value: string, path: FieldPath): Finding[] {
+/** Policy on one IP the apiserver lets through: its text form, and whether it is unicast at all. */
+export function addressPolicy(value: string, path: FieldPath): Finding[] {
   const ip = parseIP(value);
   if (!ip) return [];
+  const findings: Finding[] = [];
   const canonical = canonicalIP(ip);
-  if (canonical === value) return [];
-  const why = ip.leadingZeros ? 'has leading zeros (ambiguous: octal or decimal?)'
-    : ip.mapped ? 'is an IPv4-mapped IPv6 address' : 'is not in canonical form (RFC 5952)';
-  return [policy({ rule: 'ip-format', path }, `${JSON.stringify(value)} ${why}; write "${canonical}"`, value)];
-}
-
-/** Policy: multicast and broadcast addresses the apiserver lets through. */
-export function specialAddressPolicy(value: string, path: FieldPath): Finding[] {
-  const ip = parseIP(value);
-  const problem = ip && specialRange(ip) === undefined ? unicastProblem(ip) : undefined;
-  if (!problem) return [];
-  return [policy({ rule: 'special-address', path }, `${JSON.stringify(value)} is a ${problem} address; endpoints should be unicast`, value)];
+  if (canonical !== value) {
+    const why = ip.leadingZeros ? 'has leading zeros (ambiguous: octal or decimal?)'
+      : ip.mapped ? 'is an IPv4-mapped IPv6 address' : 'is not in canonical form (RFC 5952)';
+    findings.push(policy({ rule: 'ip-format', path }, `${JSON.stringify(value)} ${why}; write "${canonical}"`, value));
+  }
+  const problem = specialRange(ip) === undefined ? unicastProblem(ip) : undefined;
+  if (problem) {
+    findings.push(policy({ rule: 'special-address', path }, `${JSON.stringify(value)} is a ${problem} address; endpoints should be unicast`, value));
+  }
+  return findings;
 }
 
 export const ipFamily = (value: string): 4 | 6 | undefined => {

@@ -1,5 +1,5 @@
 // v1 Endpoints: what kube-apiserver validates (spec 5.3), then the policy on top.
-import { checkEndpointsIP, ipFamily, ipFormat, specialAddressPolicy } from './addresses.ts';
+import { checkEndpointsIP, ipFamily, addressPolicy } from './addresses.ts';
 import type { RuleContext } from './context.ts';
 import { type Finding, invalid, notSupported, policy, required } from './finding.ts';
 import { checkMetadata, checkName, effectiveName } from './metadata.ts';
@@ -94,7 +94,7 @@ export function endpointsPolicy(ep: Endpoints, ctx: RuleContext): Finding[] {
       } else {
         seen.set(key, formatPath(at));
       }
-      findings.push(...ipFormat(a.ip, ipPath), ...specialAddressPolicy(a.ip, ipPath));
+      findings.push(...addressPolicy(a.ip, ipPath));
     }
   });
   return findings;

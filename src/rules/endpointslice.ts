@@ -1,5 +1,5 @@
 // EndpointSlice: what kube-apiserver validates (spec 4.3), then the policy on top.
-import { checkSliceAddress, ipFormat, specialAddressPolicy } from './addresses.ts';
+import { checkSliceAddress, addressPolicy } from './addresses.ts';
 import type { RuleContext } from './context.ts';
 import { type Finding, duplicate, invalid, notSupported, policy, required, tooMany, internal } from './finding.ts';
 import { checkMetadata, checkName, effectiveName } from './metadata.ts';
@@ -228,7 +228,7 @@ function endpointPolicy(slice: EndpointSlice): Finding[] {
       }
       inEndpoint.add(a);
       if (!firstSeen.has(a)) firstSeen.set(a, i);
-      if (isIP) findings.push(...ipFormat(a, path), ...specialAddressPolicy(a, path));
+      if (isIP) findings.push(...addressPolicy(a, path));
     });
     if (ep.zone !== undefined && labelValue(ep.zone, true).length > 0) {
       findings.push(policy({ rule: 'zone', path: ['endpoints', i, 'zone'] }, `${JSON.stringify(ep.zone)} is not a valid zone label value, so topology routing ignores it`, ep.zone));

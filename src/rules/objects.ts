@@ -47,8 +47,10 @@ export interface EndpointSubset { addresses: EndpointAddress[]; notReadyAddresse
 export interface Endpoints { kind: 'Endpoints'; apiVersion: string; metadata: ObjectMeta; subsets: EndpointSubset[] }
 export type KubeObject = EndpointSlice | Endpoints;
 
-// Go's JSON decoder turns null into the zero value; a missing pointer field stays nil.
-const opt = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);
+// Go's JSON decoder treats null as "not set". The schemas accept null; the normalize functions
+// below turn it into undefined field by field (a zod transform per field costs twice the time).
+const opt = <T extends z.ZodType>(t: T) => t.nullish();
+const some = <T>(v: T | null | undefined): T | undefined => v ?? undefined;
 const str = opt(z.string());
 const int32 = z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1);
 const int64 = z.number().int();
@@ -178,36 +180,54 @@ export function decodeObject(raw: unknown, version: KubeVersion, requestApiVersi
 type Out<K extends keyof Schemas> = z.output<Schemas[K]>;
 
 function normalizeMeta(m: Out<'endpoints'>['metadata']): ObjectMeta {
+  if (!m) return {};
   return {
-    ...(m ?? {}),
-    ownerReferences: m?.ownerReferences?.map((r) => ({
-      apiVersion: r.apiVersion ?? '', kind: r.kind ?? '', name: r.name ?? '', uid: r.uid ?? '', controller: r.controller,
+    name: some(m.name),
+    generateName: some(m.generateName),
+    namespace: some(m.namespace),
+    labels: some(m.labels),
+    annotations: some(m.annotations),
+    finalizers: some(m.finalizers),
+    generation: some(m.generation),
+    ownerReferences: m.ownerReferences?.map((r) => ({
+      apiVersion: r.apiVersion ?? '', kind: r.kind ?? '', name: r.name ?? '', uid: r.uid ?? '', controller: some(r.controller),
     })),
   };
 }
 
+type V1Endpoint = NonNullable<Out<'sliceV1'>['endpoints']>[number];
+type V1beta1Endpoint = NonNullable<Out<'sliceV1beta1'>['endpoints']>[number];
+type DecodedEndpoint = V1Endpoint | V1beta1Endpoint;
+const isV1 = (ep: DecodedEndpoint): ep is V1Endpoint => !('topology' in ep);
+const names = (list: { name?: string | null | undefined }[] | null | undefined) => list?.map((x) => ({ name: x.name ?? '' }));
+
+function normalizeEndpoint(ep: DecodedEndpoint, version: KubeVersion, requestApiVersion: string): SliceEndpoint {
+  const out: SliceEndpoint = {
+    addresses: some(ep.addresses),
+    hostname: some(ep.hostname),
+    nodeName: some(ep.nodeName),
+    conditions: some(ep.conditions),
+    targetRef: some(ep.targetRef),
+    ...(isV1(ep) ? { zone: some(ep.zone), deprecatedTopology: some(ep.deprecatedTopology) } : convertV1beta1Topology(some(ep.topology), some(ep.nodeName))),
+  };
+  // The apiserver wipes deprecatedTopology on v1 writes before validating (spec 4.5).
+  if (requestApiVersion === DISCOVERY_V1) delete out.deprecatedTopology;
+  // Hint fields the target version does not know are dropped before validation.
+  if (ep.hints && version.hintsValidated) {
+    out.hints = { forZones: names(ep.hints.forZones), forNodes: version.forNodes ? names(ep.hints.forNodes) : undefined };
+  }
+  return out;
+}
+
 function normalizeSlice(s: Out<'sliceV1'> | Out<'sliceV1beta1'>, version: KubeVersion, requestApiVersion: string): EndpointSlice {
-  const endpoints = (s.endpoints ?? []).map((ep) => {
-    const converted = 'topology' in ep ? convertV1beta1Topology(ep) : ep;
-    const { hints, ...rest } = converted as SliceEndpoint & { topology?: unknown };
-    delete (rest as { topology?: unknown }).topology;
-    const out: SliceEndpoint = { ...rest };
-    // The apiserver wipes deprecatedTopology on v1 writes before validating (spec 4.5).
-    if (requestApiVersion === DISCOVERY_V1) delete out.deprecatedTopology;
-    // Hint fields the target version does not know are dropped before validation.
-    if (hints && version.hintsValidated) {
-      out.hints = version.forNodes ? hints : { forZones: hints.forZones };
-    }
-    return out;
-  });
   return {
     kind: 'EndpointSlice',
     apiVersion: s.apiVersion ?? DISCOVERY_V1,
     metadata: normalizeMeta(s.metadata),
     addressType: s.addressType ?? '',
-    endpoints,
+    endpoints: (s.endpoints ?? []).map((ep) => normalizeEndpoint(ep, version, requestApiVersion)),
     // v1 defaulting (spec 4.2): a missing name becomes "", a missing protocol TCP.
-    ports: s.ports?.map((p) => ({ ...p, name: p.name ?? '', protocol: p.protocol ?? 'TCP' })),
+    ports: s.ports?.map((p) => ({ name: p.name ?? '', protocol: p.protocol ?? 'TCP', port: some(p.port), appProtocol: some(p.appProtocol) })),
   };
 }
 
@@ -215,23 +235,16 @@ const ZONE_KEY = 'topology.kubernetes.io/zone';
 const HOSTNAME_KEY = 'kubernetes.io/hostname';
 
 /** v1beta1 -> v1: the zone moves out of topology, a hostname equal to nodeName is dropped, the rest stays. */
-function convertV1beta1Topology(ep: { topology?: Record<string, string> | undefined; nodeName?: string | undefined }): SliceEndpoint {
-  const { topology, ...rest } = ep;
-  if (!topology) return rest;
-  const deprecated = { ...topology };
-  const out: SliceEndpoint = { ...rest };
-  if (ZONE_KEY in deprecated) {
-    out.zone = deprecated[ZONE_KEY];
-    delete deprecated[ZONE_KEY];
-  }
-  if (HOSTNAME_KEY in deprecated && deprecated[HOSTNAME_KEY] === ep.nodeName) delete deprecated[HOSTNAME_KEY];
-  if (Object.keys(deprecated).length > 0) out.deprecatedTopology = deprecated;
-  return out;
+function convertV1beta1Topology(topology: Record<string, string> | undefined, nodeName: string | undefined): Pick<SliceEndpoint, 'zone' | 'deprecatedTopology'> {
+  if (!topology) return {};
+  const { [ZONE_KEY]: zone, ...deprecated } = topology;
+  if (HOSTNAME_KEY in deprecated && deprecated[HOSTNAME_KEY] === nodeName) delete deprecated[HOSTNAME_KEY];
+  return { zone, deprecatedTopology: Object.keys(deprecated).length > 0 ? deprecated : undefined };
 }
 
 function normalizeEndpoints(e: Out<'endpoints'>): Endpoints {
   const address = (a: NonNullable<NonNullable<Out<'endpoints'>['subsets']>[number]['addresses']>[number]): EndpointAddress =>
-    ({ ip: a.ip ?? '', hostname: a.hostname ?? '', nodeName: a.nodeName, targetRef: a.targetRef });
+    ({ ip: a.ip ?? '', hostname: a.hostname ?? '', nodeName: some(a.nodeName), targetRef: a.targetRef ? { uid: some(a.targetRef.uid) } : undefined });
   return {
     kind: 'Endpoints',
     apiVersion: e.apiVersion ?? 'v1',
@@ -240,7 +253,7 @@ function normalizeEndpoints(e: Out<'endpoints'>): Endpoints {
       addresses: (s.addresses ?? []).map(address),
       notReadyAddresses: (s.notReadyAddresses ?? []).map(address),
       // v1 defaulting: an empty protocol becomes TCP.
-      ports: (s.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port ?? 0, protocol: p.protocol || 'TCP', appProtocol: p.appProtocol })),
+      ports: (s.ports ?? []).map((p) => ({ name: p.name ?? '', port: p.port ?? 0, protocol: p.protocol || 'TCP', appProtocol: some(p.appProtocol) })),
     })),
   };
 }

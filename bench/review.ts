@@ -1,0 +1,69 @@
+// In-process benchmark of review handling alone: JSON.parse, rules, policy, response, JSON.stringify.
+// Prints time per review for slices of 1, 10, 100 and 1000 endpoints and how it grows.
+// Usage: npm run bench [-- --seconds S] [-- --json FILE]
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { reviewAdmission } from '../src/admission.ts';
+import { configSchema } from '../src/config.ts';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '1' }, json: { type: 'string' } } });
+const seconds = Number(values.seconds);
+if (!(seconds > 0 && seconds <= 60)) throw new Error('--seconds must be a number from 0 to 60');
+
+const config = configSchema.parse({ mode: 'complain' });
+
+function sliceReview(n: number): string {
+  const endpoints = Array.from({ length: n }, (_, i) => ({
+    addresses: [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`],
+    conditions: { ready: true, serving: true, terminating: false },
+    nodeName: `node-${i % 50}`,
+    zone: `zone-${i % 3}`,
+    targetRef: { kind: 'Pod', namespace: 'default', name: `web-${i}`, uid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}` },
+  }));
+  return JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '11111111-2222-3333-4444-555555555555',
+      kind: { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice' },
+      requestKind: { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice' },
+      name: 'web-abcde', namespace: 'default', operation: 'CREATE',
+      userInfo: { username: 'alice', groups: ['system:authenticated'] },
+      object: {
+        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+        metadata: { name: 'web-abcde', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'team.example.com' } },
+        addressType: 'IPv4', endpoints, ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
+      },
+      oldObject: null, dryRun: false,
+    },
+  });
+}
+
+function measure(body: string): { usPerReview: number; reviews: number } {
+  const run = () => JSON.stringify(reviewAdmission(JSON.parse(body), config).body);
+  for (let i = 0; i < 50; i++) run(); // warm up the JIT
+  const deadline = performance.now() + seconds * 1000;
+  let reviews = 0;
+  const start = performance.now();
+  while (performance.now() < deadline && reviews < 1_000_000) {
+    run();
+    reviews++;
+  }
+  return { usPerReview: ((performance.now() - start) * 1000) / reviews, reviews };
+}
+
+const rows = [1, 10, 100, 1000].map((n) => {
+  const body = sliceReview(n);
+  return { endpoints: n, bytes: Buffer.byteLength(body), ...measure(body) };
+});
+const base = rows[0]?.usPerReview ?? 1;
+console.log(`review handling in process, Node ${process.version}, ${seconds}s per size`);
+console.log('endpoints  body bytes   us/review   reviews/s   x 1-endpoint   us/endpoint');
+for (const r of rows) {
+  console.log(
+    `${String(r.endpoints).padStart(9)}  ${String(r.bytes).padStart(10)}  ${r.usPerReview.toFixed(1).padStart(10)}  ${Math.round(1e6 / r.usPerReview).toString().padStart(10)}  ${(r.usPerReview / base).toFixed(1).padStart(13)}  ${(r.usPerReview / r.endpoints).toFixed(2).padStart(12)}`,
+  );
+}
+const rssMiB = process.memoryUsage().rss / 2 ** 20;
+console.log(`peak RSS ${rssMiB.toFixed(0)} MiB`);
+if (values.json) writeFileSync(values.json, `${JSON.stringify({ node: process.version, seconds, rows, rssMiB }, null, 2)}\n`);

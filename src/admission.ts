@@ -67,10 +67,15 @@ export const allow = (uid: string, warnings: string[] = [], annotations: Record<
 // 403 Forbidden rather than 422: some kubectl versions print only "The request is invalid" for a 422.
 export const deny = (uid: string, message: string, warnings: string[] = []): AdmissionResponse =>
   ({ uid, allowed: false, status: { code: 403, reason: 'Forbidden', message }, ...withWarnings(warnings) });
+const REASONS: Readonly<Record<number, string>> = {
+  400: 'BadRequest', 404: 'NotFound', 405: 'MethodNotAllowed', 413: 'RequestEntityTooLarge', 500: 'InternalError',
+};
 export const errored = (uid: string, code: number, message: string): AdmissionResponse =>
-  ({ uid, allowed: false, status: { code, reason: code === 400 ? 'BadRequest' : 'InternalError', message } });
+  ({ uid, allowed: false, status: { code, reason: REASONS[code] ?? 'InternalError', message } });
 
 const envelope = (apiVersion: string, response: AdmissionResponse) => ({ apiVersion, kind: 'AdmissionReview', response });
+/** The JSON body for a request that never became a review (bad HTTP, too large, no such route). */
+export const errorReview = (code: number, message: string) => envelope(ADMISSION_VERSIONS[0], errored('', code, message));
 
 /** What the server needs from Config, computed once per Config object. */
 interface Settings { version: KubeVersion; exempt: ReadonlySet<string> }

@@ -25,7 +25,7 @@ const ruleSetting = z.enum(['error', 'warning', 'off']);
 export const configSchema = z.strictObject({
   mode: z.enum(MODES).default('complain'),
   host: z.string().min(1).default('127.0.0.1'),
-  port: z.coerce.number().int().min(1).max(65535).default(8443),
+  port: z.coerce.number().int().min(0).max(65535).default(8443), // 0: any free port (tests)
   certDir: z.string().min(1).default('certs'),
   /** namespace/name of the in-cluster Service; its DNS names go into the development certificate. */
   service: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be NAMESPACE/NAME in lower case').default('endpoint-guard/endpoint-guard'),

@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// The endpoint-guard command line. Each subcommand is one entry in `commands`: its options, its
+// help, and a run function that returns an exit code. Nothing runs on import; the entry guard at
+// the bottom is the only place that touches process.argv and the exit code.
+import { readFileSync } from 'node:fs';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { CONFIG_FLAGS, type ConfigFlags, loadConfig } from './config-load.ts';
+import { MODES } from './config.ts';
+import { createLogger } from './log.ts';
+import { createWebhookServer } from './server/app.ts';
+import { ensureDevCertificates } from './server/tls.ts';
+
+const PROGRAM = 'endpoint-guard';
+
+export const EXIT_OK = 0;
+/** Something failed at run time: certificates, the port, a bug. */
+export const EXIT_FAILURE = 1;
+/** The command line or the configuration is wrong; the message says how. */
+export const EXIT_USAGE = 2;
+
+export interface Io {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+type Values = ReturnType<typeof parseArgs>['values'];
+
+interface Command {
+  readonly summary: string;
+  /** Help text after the usage line: one line per option. */
+  readonly help: string;
+  readonly usage: string;
+  readonly options: ParseArgsOptionsConfig;
+  readonly run: (values: Values, positionals: string[], io: Io) => Promise<number>;
+}
+
+const serve: Command = {
+  summary: 'run the admission webhook over HTTPS',
+  usage: `${PROGRAM} serve [--port N] [--host H] [--mode ${MODES.join('|')}] [--cert-dir DIR] [--config FILE] [--kubernetes-version V] [--log-level L]`,
+  help: [
+    '  --port N                  port to listen on (default 8443)',
+    '  --host H                  address to bind (default 127.0.0.1; 0.0.0.0 in a Pod)',
+    `  --mode M                  ${MODES.join(', ')} (default complain)`,
+    '  --cert-dir DIR            tls.crt and tls.key, generated for development if absent (default certs)',
+    '  --config FILE             YAML or JSON settings (also ENDPOINT_GUARD_CONFIG)',
+    '  --kubernetes-version V    the apiserver release whose rules apply, 1.24 to 1.36 (default 1.36)',
+    '  --log-level L             fatal, error, warn, info, debug, trace or silent (default info)',
+    'Every setting can also come from ENDPOINT_GUARD_<SETTING> (e.g. ENDPOINT_GUARD_MODE); flags win over the',
+    'environment, which wins over the config file.',
+  ].join('\n'),
+  options: {
+    config: { type: 'string' },
+    ...Object.fromEntries(CONFIG_FLAGS.map(([flag]) => [flag, { type: 'string' } as const])),
+  },
+  run: runServe,
+};
+
+/** Later subcommands (lint, audit, certs, manifests) are added here. */
+const commands: Readonly<Record<string, Command>> = { serve };
+
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.stderr(`${PROGRAM}: missing command; run '${PROGRAM} --help'`);
+    return EXIT_USAGE;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(programHelp());
+    return EXIT_OK;
+  }
+  if (name === '--version') {
+    io.stdout(programVersion());
+    return EXIT_OK;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (command === undefined) {
+    io.stderr(`${PROGRAM}: unknown command '${name}'; commands: ${Object.keys(commands).join(', ')}`);
+    return EXIT_USAGE;
+  }
+
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    io.stderr(`${PROGRAM} ${name}: ${usageMessage(err)}; run '${PROGRAM} ${name} --help'`);
+    return EXIT_USAGE;
+  }
+  if (parsed.values.help === true) {
+    io.stdout(`usage: ${command.usage}\n${command.summary}\n\n${command.help}`);
+    return EXIT_OK;
+  }
+  return command.run(parsed.values, parsed.positionals, io);
+}
+
+async function runServe(values: Values, _positionals: string[], io: Io): Promise<number> {
+  const loaded = loadConfig({ flags: stringFlags(values), env: io.env });
+  if (!loaded.ok) {
+    io.stderr(`${PROGRAM}: ${loaded.message}`);
+    return EXIT_USAGE;
+  }
+  const { config } = loaded;
+  const log = createLogger(config.logLevel);
+
+  const tls = await ensureDevCertificates(config.certDir, config.service, log);
+  if (!tls.ok) {
+    io.stderr(`${PROGRAM}: ${tls.message}`);
+    return EXIT_FAILURE;
+  }
+  let server: Awaited<ReturnType<typeof createWebhookServer>>;
+  try {
+    server = await createWebhookServer({ config, log, tls });
+  } catch (err) {
+    io.stderr(`${PROGRAM}: cannot listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : String(err)}`);
+    return EXIT_FAILURE;
+  }
+  log.info({ url: server.url, port: server.port, mode: config.mode, kubernetesVersion: config.kubernetesVersion }, 'listening');
+
+  const signal = await shutdownSignal();
+  log.info({ signal }, 'shutting down');
+  await server.close();
+  log.info('stopped');
+  return EXIT_OK;
+}
+
+/**
+ * Resolves on the first SIGTERM (Kubernetes stopping the Pod) or SIGINT (Ctrl-C). A second signal
+ * while we drain means the caller has stopped waiting, so we exit at once.
+ */
+function shutdownSignal(): Promise<NodeJS.Signals> {
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+  return new Promise((resolve) => {
+    const first = (signal: NodeJS.Signals) => {
+      for (const s of signals) {
+        process.off(s, first);
+        process.once(s, () => process.exit(EXIT_FAILURE));
+      }
+      resolve(signal);
+    };
+    for (const s of signals) process.on(s, first);
+  });
+}
+
+function stringFlags(values: Values): ConfigFlags {
+  const flags: ConfigFlags = {};
+  if (typeof values.config === 'string') flags.config = values.config;
+  for (const [flag] of CONFIG_FLAGS) {
+    const value = values[flag];
+    if (typeof value === 'string') flags[flag] = value;
+  }
+  return flags;
+}
+
+/** parseArgs explains how to pass a positional that starts with '-'; the first sentence is enough. */
+function usageMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const first = message.split(/\.\s/)[0] ?? message;
+  return first.charAt(0).toLowerCase() + first.slice(1).replace(/\.$/, '');
+}
+
+function programHelp(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  return [
+    `usage: ${PROGRAM} <command> [options]`,
+    '',
+    'commands:',
+    ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`),
+    '',
+    `'${PROGRAM} <command> --help' shows a command's options; '${PROGRAM} --version' prints the version.`,
+  ].join('\n');
+}
+
+function programVersion(): string {
+  // package.json sits one level above both src/cli.ts and dist/cli.js.
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+if (import.meta.main) {
+  const io: Io = {
+    env: process.env,
+    stdout: (text) => process.stdout.write(`${text}\n`),
+    stderr: (text) => process.stderr.write(`${text}\n`),
+  };
+  process.exitCode = await main(process.argv.slice(2), io);
+}

@@ -1,0 +1,237 @@
+// The HTTPS server: health endpoints and POST /validate. It reads and limits the body, parses
+// JSON, and hands the value to the review function; it never looks inside a review. Every
+// failure is answered with a JSON AdmissionReview, never a crash or a hang.
+import type { IncomingMessage } from 'node:http';
+import { createServer } from 'node:https';
+import { performance } from 'node:perf_hooks';
+import express, { type ErrorRequestHandler, type Response } from 'express';
+import { type ReviewOutcome, errorReview, reviewAdmission } from '../admission.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+
+export interface ServerTimeouts {
+  /** Time to complete the TLS handshake. */
+  readonly handshakeMs: number;
+  /** Time to receive a request's headers. */
+  readonly headersMs: number;
+  /** Time to receive the whole request, headers and body. */
+  readonly requestMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  readonly keepAliveMs: number;
+  /** How often Node checks headersMs and requestMs; they are only as precise as this. */
+  readonly checkIntervalMs: number;
+  /** On close(), how long in-flight requests get before their connections are cut. */
+  readonly shutdownGraceMs: number;
+}
+
+// The apiserver waits timeoutSeconds for a webhook (10 s by default, 30 s at most), and a review
+// takes milliseconds, so a request still arriving after 10 s is from a slow or hostile client:
+// dropping it frees the connection and costs the apiserver nothing it was still waiting for.
+// Headers get half of that. The keep-alive time is the other way round: Go's http.Transport (the
+// apiserver's client) drops idle connections after 90 s, and the apiserver does not retry a POST
+// whose connection we closed just as it was reused (kubernetes/kubernetes#127335), so we keep idle
+// connections longer than the client does and let the client close them. Node's 5 s default
+// would race with every quiet apiserver.
+export const DEFAULT_TIMEOUTS: ServerTimeouts = {
+  handshakeMs: 5_000,
+  headersMs: 5_000,
+  requestMs: 10_000,
+  keepAliveMs: 120_000,
+  checkIntervalMs: 1_000,
+  shutdownGraceMs: 10_000,
+};
+
+export interface WebhookServerOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  readonly timeouts?: Partial<ServerTimeouts>;
+  /** The review function; tests substitute one that throws. */
+  readonly review?: (input: unknown, config: Config) => ReviewOutcome;
+}
+
+export interface WebhookServer {
+  readonly url: string;
+  readonly port: number;
+  /** Stop accepting, let in-flight requests finish (up to shutdownGraceMs), then resolve. */
+  close(): Promise<void>;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+export async function createWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
+  const { config, log } = options;
+  const review = options.review ?? reviewAdmission;
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  let closing = false;
+  /** Responses not yet sent; on close() they are told to close their connection afterwards. */
+  const inFlight = new Set<Response>();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // answers are never cached; hashing a large review answer is wasted work
+
+  // Once shutting down, every answer ends its connection, so close() is not held up by keep-alive.
+  app.use((_req, res, next) => {
+    inFlight.add(res);
+    res.on('close', () => inFlight.delete(res));
+    if (closing) res.setHeader('Connection', 'close');
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok');
+  });
+  app.get('/readyz', (_req, res) => {
+    res.status(closing ? 503 : 200).type('text/plain').send(closing ? 'shutting down' : 'ok');
+  });
+
+  app.post('/validate', async (req, res) => {
+    const started = performance.now();
+    const answer = (code: number, message: string) => {
+      sendJson(res, code, errorReview(code, message));
+      log.warn({ status: code, reason: message, durationMs: elapsed(started) }, 'bad request');
+    };
+
+    const contentType = req.headers['content-type'];
+    if (!isJsonContentType(contentType)) {
+      return answer(400, `contentType=${contentType ?? '(none)'}, expected application/json`);
+    }
+    const body = await readBody(req, config.maxBodyBytes);
+    if (!body.ok) {
+      // The body is left unread: Node discards the rest once the answer is sent. A 413 also
+      // closes the connection, so a client sending gigabytes is not read to the end.
+      if (body.status === 413) res.setHeader('Connection', 'close');
+      return answer(body.status, body.message);
+    }
+    if (body.bytes.length === 0) return answer(400, 'request body is empty, expected an AdmissionReview');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.bytes.toString('utf8'));
+    } catch (err) {
+      return answer(400, `request body is not JSON: ${messageOf(err)}`);
+    }
+
+    const outcome = review(parsed, config);
+    sendJson(res, outcome.httpStatus, outcome.body);
+    const fields = { ...outcome.log, status: outcome.httpStatus, durationMs: elapsed(started) };
+    // The body can hold a whole object; only debug logging may show it.
+    if (log.isLevelEnabled('debug')) log.info({ ...fields, request: parsed }, 'review');
+    else log.info(fields, 'review');
+  });
+
+  app.all('/validate', (req, res) => {
+    res.setHeader('Allow', 'POST');
+    sendJson(res, 405, errorReview(405, `method ${req.method} is not allowed on /validate, use POST`));
+  });
+
+  app.use((req, res) => {
+    sendJson(res, 404, errorReview(404, `no route for ${req.method} ${req.path}; routes: POST /validate, GET /healthz, GET /readyz`));
+  });
+
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    log.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (res.headersSent) {
+      res.destroy(); // half an answer is worse than none: the client sees a failed call
+      return;
+    }
+    sendJson(res, 500, errorReview(500, `internal error: ${messageOf(err)}`));
+  };
+  app.use(onError);
+
+  const server = createServer(
+    {
+      cert: options.tls.cert,
+      key: options.tls.key,
+      handshakeTimeout: timeouts.handshakeMs,
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
+    },
+    app,
+  );
+  // A failed handshake (a port scanner, a plain-HTTP probe) is the client's problem, not ours.
+  server.on('tlsClientError', (err) => log.debug({ err: messageOf(err) }, 'TLS handshake failed'));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error({ err }, 'server error'));
+
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('HTTPS server has no TCP address');
+  const port = address.port;
+  const url = `https://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${port}`;
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= new Promise<void>((resolve) => {
+      closing = true;
+      // Answers not yet written say Connection: close, so their sockets end after the answer.
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+      // server.close() stops accepting and ends idle keep-alive connections; it also stops Node's
+      // request timeout checks, so a stalled client is cut off by the grace timer instead.
+      const grace = setTimeout(() => server.closeAllConnections(), timeouts.shutdownGraceMs);
+      server.close(() => {
+        clearTimeout(grace);
+        resolve();
+      });
+    });
+    return closed;
+  };
+
+  return { url, port, close };
+}
+
+function sendJson(res: Response, status: number, body: unknown): void {
+  res.status(status).json(body);
+}
+
+const elapsed = (started: number): number => Math.round((performance.now() - started) * 100) / 100;
+
+function isJsonContentType(header: string | undefined): boolean {
+  const mediaType = header?.split(';')[0]?.trim().toLowerCase();
+  return mediaType === 'application/json';
+}
+
+type BodyResult = { ok: true; bytes: Buffer } | { ok: false; status: 400 | 413; message: string };
+
+/**
+ * Reads the whole body once, up to `limit` bytes. A declared Content-Length over the limit is
+ * refused before reading; a chunked body is refused as soon as it passes the limit.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  const tooLarge = (size: string): BodyResult =>
+    ({ ok: false, status: 413, message: `request body is ${size}, larger than the limit of ${limit} bytes (maxBodyBytes)` });
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > limit) return Promise.resolve(tooLarge(`${declared} bytes`));
+
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const finish = (result: BodyResult) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onAborted);
+      req.off('close', onAborted);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) finish(tooLarge(`over ${received} bytes`));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => finish({ ok: true, bytes: Buffer.concat(chunks, received) });
+    // The client went away mid-body; nobody will read the answer, but the handler still ends.
+    const onAborted = () => finish({ ok: false, status: 400, message: 'request body was not fully received' });
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onAborted);
+    req.on('close', onAborted);
+  });
+}

@@ -7,7 +7,7 @@ import { dns1035Label, dnsLabel, dnsSubdomain, qualifiedName, shortNameHint } fr
 import type { EndpointAddress, EndpointPort, Endpoints, EndpointSubset } from './objects.ts';
 import { type FieldPath, formatPath } from './path.ts';
 import type { KubeVersion } from './version.ts';
-import { semanticEqual } from './endpointslice.ts';
+import { semanticEqual } from './equal.ts';
 import type { RuleId } from './catalogue.ts';
 
 /** The mirroring controller copies at most this many addresses of one subset (--mirroring-max-endpoints-per-subset). */

@@ -9,6 +9,7 @@ import { DISCOVERY_V1BETA1 } from './objects.ts';
 import type { FieldPath } from './path.ts';
 import type { KubeVersion } from './version.ts';
 import type { RuleId } from './catalogue.ts';
+import { semanticEqual } from './equal.ts';
 
 export const MAX_ENDPOINTS = 1000;
 const MAX_ADDRESSES = 100;
@@ -147,19 +148,6 @@ function validatePorts(ports: SlicePort[], version: KubeVersion, path: FieldPath
     }
     return findings;
   });
-}
-
-/** Deep equality where null, missing and empty lists or maps are the same (apiequality.Semantic). */
-export function semanticEqual(a: unknown, b: unknown): boolean {
-  const empty = (v: unknown) => v === undefined || v === null || (Array.isArray(v) && v.length === 0)
-    || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
-  if (empty(a) && empty(b)) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => semanticEqual(x, b[i]));
-  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && !Array.isArray(a) && !Array.isArray(b)) {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    return [...keys].every((k) => semanticEqual(Reflect.get(a, k), Reflect.get(b, k)));
-  }
-  return a === b;
 }
 
 /** 1.33+: an UPDATE that leaves `endpoints` as they were keeps passing, whatever the rules say now. */

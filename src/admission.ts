@@ -1,7 +1,9 @@
 // AdmissionReview in, AdmissionReview out: pure, no I/O. The server hands in the parsed body.
 import { z } from 'zod';
 import type { Config, Mode } from './config.ts';
-import { type Judged, decide, judge } from './policy.ts';
+import { type Judged, capWarnings, decide, judge, warningLine } from './policy.ts';
+import { mutate } from './mutate.ts';
+import type { Operation } from 'fast-json-patch';
 import { type CheckResult, checkObject } from './rules/index.ts';
 import { isHandledKind } from './rules/objects.ts';
 import { type KubeVersion, parseKubeVersion, kubeVersion, MAX_MINOR } from './rules/version.ts';
@@ -57,13 +59,20 @@ export interface AdmissionResponse {
   status?: Status;
   warnings?: string[];
   auditAnnotations?: Record<string, string>;
+  patchType?: 'JSONPatch';
+  /** base64 of a JSON Patch (RFC 6902); mutating answers only. */
+  patch?: string;
 }
 
-// Responses are plain data built by three constructors (as controller-runtime's Allowed/Denied/Errored).
+// Responses are plain data built by four constructors (as controller-runtime's Allowed/Patched/Denied/Errored).
 const withWarnings = (warnings: string[]) => (warnings.length > 0 ? { warnings } : {});
 const withAnnotations = (a: Record<string, string>) => (Object.keys(a).length > 0 ? { auditAnnotations: a } : {});
 export const allow = (uid: string, warnings: string[] = [], annotations: Record<string, string> = {}): AdmissionResponse =>
   ({ uid, allowed: true, ...withWarnings(warnings), ...withAnnotations(annotations) });
+/** patchType and patch only when there is something to change: an empty patch is no patch. */
+export const patched = (uid: string, ops: readonly Operation[], warnings: string[] = []): AdmissionResponse =>
+  (ops.length === 0 ? allow(uid, warnings)
+    : { ...allow(uid, warnings), patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') });
 // 403 Forbidden rather than 422: some kubectl versions print only "The request is invalid" for a 422.
 export const deny = (uid: string, message: string, warnings: string[] = []): AdmissionResponse =>
   ({ uid, allowed: false, status: { code: 403, reason: 'Forbidden', message }, ...withWarnings(warnings) });
@@ -104,8 +113,10 @@ function badReviewMessage(input: unknown, error: z.ZodError): string {
   return `${where}: ${issue?.message ?? 'invalid'}`;
 }
 
-/** `check` is the rules entry point; tests hand in another to exercise failures. */
-export function reviewAdmission(input: unknown, config: Config, check: typeof checkObject = checkObject): ReviewOutcome {
+type Answer = { response: AdmissionResponse; log: ReviewLog };
+
+/** Envelope checks shared by /validate and /mutate; `answer` handles a well-formed request. */
+function review(input: unknown, config: Config, answer: (req: AdmissionRequest, log: ReviewLog) => Answer): ReviewOutcome {
   const parsed = reviewSchema.safeParse(input);
   if (!parsed.success) {
     const uid = field(field(input, 'request'), 'uid');
@@ -117,9 +128,43 @@ export function reviewAdmission(input: unknown, config: Config, check: typeof ch
       log: { mode: config.mode, decision: 'bad-request', findings: [], reason: message, uid: typeof uid === 'string' ? uid : undefined },
     };
   }
-  const { apiVersion, request } = parsed.data;
-  const { response, log } = answer(request, config, check);
-  return { httpStatus: 200, body: envelope(apiVersion, response), log };
+  const { apiVersion, request: req } = parsed.data;
+  const user = req.userInfo?.username ?? undefined;
+  const log: ReviewLog = {
+    uid: req.uid, kind: req.kind.kind, namespace: req.namespace ?? undefined, name: objectName(req),
+    operation: req.operation, user, dryRun: req.dryRun ?? undefined, mode: config.mode, decision: 'allowed', findings: [],
+  };
+  const reason = skipReason(req, settingsOf(config));
+  const { response, log: logged } = reason
+    ? { response: allow(req.uid), log: { ...log, ...reason } }
+    : answer(req, log);
+  return { httpStatus: 200, body: envelope(apiVersion, response), log: logged };
+}
+
+/** Requests answered with a plain allow, before any rule runs; the reason goes to the log. */
+function skipReason(req: AdmissionRequest, settings: Settings): Pick<ReviewLog, 'decision' | 'reason'> | undefined {
+  const user = req.userInfo?.username ?? undefined;
+  if (user !== undefined && settings.exempt.has(user)) return { decision: 'exempt', reason: `user ${user}` };
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return { decision: 'ignored', reason: `operation ${req.operation}` };
+  if (!isHandledKind(req.object)) return { decision: 'ignored', reason: `kind ${req.kind.kind}` };
+  return undefined;
+}
+
+/** POST /validate. `check` is the rules entry point; tests hand in another to exercise failures. */
+export function reviewAdmission(input: unknown, config: Config, check: typeof checkObject = checkObject): ReviewOutcome {
+  return review(input, config, (req, log) => validate(req, log, config, check));
+}
+
+/** POST /mutate: safe fixes as a JSON Patch; always allowed (rejecting is the validating half's job). */
+export function reviewMutation(input: unknown, config: Config): ReviewOutcome {
+  return review(input, config, (req, log) => {
+    if (config.mode === 'off') return { response: allow(req.uid), log: { ...log, decision: 'ignored', reason: 'mode off' } };
+    const mutation = mutate({
+      object: req.object, oldObject: req.oldObject, operation: req.operation, version: settingsOf(config).version,
+    }, config);
+    const warnings = capWarnings(mutation.fixes.map(warningLine), config.maxWarnings);
+    return { response: patched(req.uid, mutation.patch, warnings), log: { ...log, findings: mutation.fixes.map((f) => f.rule) } };
+  });
 }
 
 function objectName(req: AdmissionRequest): string | undefined {
@@ -129,26 +174,15 @@ function objectName(req: AdmissionRequest): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
-function answer(req: AdmissionRequest, config: Config, check: typeof checkObject): { response: AdmissionResponse; log: ReviewLog } {
-  const settings = settingsOf(config);
-  const user = req.userInfo?.username ?? undefined;
-  const log: ReviewLog = {
-    uid: req.uid, kind: req.kind.kind, namespace: req.namespace ?? undefined, name: objectName(req),
-    operation: req.operation, user, dryRun: req.dryRun ?? undefined, mode: config.mode, decision: 'allowed', findings: [],
-  };
-  const skip = (decision: 'exempt' | 'ignored', reason: string) => ({ response: allow(req.uid), log: { ...log, decision, reason } });
-  if (user !== undefined && settings.exempt.has(user)) return skip('exempt', `user ${user}`);
-  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return skip('ignored', `operation ${req.operation}`);
-  if (!isHandledKind(req.object)) return skip('ignored', `kind ${req.kind.kind}`);
-
+function validate(req: AdmissionRequest, log: ReviewLog, config: Config, check: typeof checkObject): Answer {
   const requestKind = req.requestKind ?? req.kind;
   const result: CheckResult = check({
     object: req.object,
     oldObject: req.operation === 'UPDATE' ? req.oldObject : undefined,
     operation: req.operation,
-    version: settings.version,
+    version: settingsOf(config).version,
     softEndpointLimit: config.softEndpointLimit,
-    username: user,
+    username: log.user,
     requestApiVersion: requestKind.group ? `${requestKind.group}/${requestKind.version}` : requestKind.version,
   });
   const judged: Judged[] = judge(result.findings, config.rules);

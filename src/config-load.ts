@@ -30,6 +30,7 @@ export const CONFIG_FILE_ENV = `${ENV_PREFIX}CONFIG`;
 const ENV_KEYS = [
   'mode', 'host', 'port', 'certDir', 'service', 'kubernetesVersion', 'softEndpointLimit',
   'maxWarnings', 'maxBodyBytes', 'onRuleError', 'logLevel', 'exemptUsers',
+  'fixManagedBy', 'managedByValue', 'fixIPv6', 'fixDuplicates',
 ] as const satisfies readonly ConfigKey[];
 
 export const envName = (key: ConfigKey): string =>

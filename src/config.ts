@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { DEFAULT_KUBERNETES_VERSION, parseKubeVersion } from './rules/version.ts';
 import { type RuleId, ruleIds } from './rules/catalogue.ts';
+import { labelValue } from './rules/names.ts';
 
 export const MODES = ['complain', 'enforce', 'off'] as const;
 export type Mode = (typeof MODES)[number];
@@ -21,6 +22,9 @@ export const DEFAULT_EXEMPT_USERS = [
 export const DEFAULT_MAX_BODY_BYTES = 7 * 1024 * 1024;
 
 const ruleSetting = z.enum(['error', 'warning', 'off']);
+/** true/false in a file; "true"/"false" (or 1/0, yes/no, on/off) from the environment. */
+const flag = z.union([z.boolean(), z.stringbool()]);
+const CONTROLLER_MANAGED_BY = ['endpointslice-controller.k8s.io', 'endpointslicemirroring-controller.k8s.io'];
 
 export const configSchema = z.strictObject({
   mode: z.enum(MODES).default('complain'),
@@ -37,6 +41,16 @@ export const configSchema = z.strictObject({
   maxBodyBytes: z.coerce.number().int().min(1024).default(DEFAULT_MAX_BODY_BYTES),
   /** In enforce mode, what a request gets when a rule throws: allowed (fail open) or denied. */
   onRuleError: z.enum(['allow', 'deny']).default('allow'),
+  /** /mutate: give slices without endpointslice.kubernetes.io/managed-by this value. */
+  fixManagedBy: flag.default(true),
+  managedByValue: z.string()
+    .refine((v) => labelValue(v, true).length === 0, 'must be a valid label value (63 characters: letters, digits, "-", "_", ".")')
+    .refine((v) => v !== '' && !CONTROLLER_MANAGED_BY.includes(v), "must name this webhook, not be empty or a controller's value")
+    .default('endpoint-guard'),
+  /** /mutate: rewrite IPv6 addresses to their canonical form (RFC 5952). */
+  fixIPv6: flag.default(true),
+  /** /mutate: remove an address repeated within one slice endpoint. */
+  fixDuplicates: flag.default(true),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

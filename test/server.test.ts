@@ -522,4 +522,18 @@ describe('policy over HTTPS, end to end', { timeout: 60_000 }, () => {
     assert.equal(response(await s.post(fixture)).allowed, true);
     await assertHealthy(s);
   });
+
+  test('/mutate answers with a base64 JSON Patch that decodes, and no patch when nothing needs fixing', async (t) => {
+    const s = await start(t, { config: { ...config, mode: 'complain' } });
+    const mutate = (body: string) => httpsRequest(`${s.server.url}/mutate`, { ca: tls.ca, method: 'POST', headers: JSON_HEADERS, body });
+    const unlabelled = reviewOf(slice({ metadata: { name: 'web-1' } }));
+    const fixed = response(await mutate(unlabelled)) as { patchType?: string; patch?: string; warnings?: string[] };
+    assert.equal(fixed.patchType, 'JSONPatch');
+    assert.deepEqual(JSON.parse(Buffer.from(fixed.patch ?? '', 'base64').toString('utf8')), [
+      { op: 'add', path: '/metadata/labels', value: { 'endpointslice.kubernetes.io/managed-by': 'endpoint-guard' } },
+    ]);
+    assert.match(fixed.warnings?.[0] ?? '', /^managed-by-missing: /);
+    const untouched = response(await mutate(fixture.toString('utf8')));
+    assert.deepEqual(Object.keys(untouched).sort(), ['allowed', 'uid']);
+  });
 });

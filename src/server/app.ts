@@ -1,11 +1,11 @@
-// The HTTPS server: health endpoints and POST /validate. It reads and limits the body, parses
+// The HTTPS server: health endpoints, POST /validate and POST /mutate. It reads and limits the body, parses
 // JSON, and hands the value to the review function; it never looks inside a review. Every
 // failure is answered with a JSON AdmissionReview, never a crash or a hang.
 import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:https';
 import { performance } from 'node:perf_hooks';
-import express, { type ErrorRequestHandler, type Response } from 'express';
-import { type ReviewOutcome, errorReview, reviewAdmission } from '../admission.ts';
+import express, { type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
+import { type ReviewOutcome, errorReview, reviewAdmission, reviewMutation } from '../admission.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 
@@ -46,8 +46,9 @@ export interface WebhookServerOptions {
   readonly log: Logger;
   readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer };
   readonly timeouts?: Partial<ServerTimeouts>;
-  /** The review function; tests substitute one that throws. */
+  /** The review functions of /validate and /mutate; tests substitute ones that throw. */
   readonly review?: (input: unknown, config: Config) => ReviewOutcome;
+  readonly mutate?: (input: unknown, config: Config) => ReviewOutcome;
 }
 
 export interface WebhookServer {
@@ -61,7 +62,6 @@ const messageOf = (err: unknown): string => (err instanceof Error ? err.message 
 
 export async function createWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const { config, log } = options;
-  const review = options.review ?? reviewAdmission;
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   let closing = false;
   /** Responses not yet sent; on close() they are told to close their connection afterwards. */
@@ -86,11 +86,12 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     res.status(closing ? 503 : 200).type('text/plain').send(closing ? 'shutting down' : 'ok');
   });
 
-  app.post('/validate', async (req, res) => {
+  /** The two admission routes: read the body once, parse it once, hand it to the review function. */
+  const admissionRoute = (review: (input: unknown, config: Config) => ReviewOutcome): RequestHandler => async (req, res) => {
     const started = performance.now();
     const answer = (code: number, message: string) => {
       sendJson(res, code, errorReview(code, message));
-      log.warn({ status: code, reason: message, durationMs: elapsed(started) }, 'bad request');
+      log.warn({ path: req.path, status: code, reason: message, durationMs: elapsed(started) }, 'bad request');
     };
 
     const contentType = req.headers['content-type'];
@@ -114,19 +115,21 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
 
     const outcome = review(parsed, config);
     sendJson(res, outcome.httpStatus, outcome.body);
-    const fields = { ...outcome.log, status: outcome.httpStatus, durationMs: elapsed(started) };
+    const fields = { path: req.path, ...outcome.log, status: outcome.httpStatus, durationMs: elapsed(started) };
     // The body can hold a whole object; only debug logging may show it.
     if (log.isLevelEnabled('debug')) log.info({ ...fields, request: parsed }, 'review');
     else log.info(fields, 'review');
-  });
+  };
+  app.post('/validate', admissionRoute(options.review ?? reviewAdmission));
+  app.post('/mutate', admissionRoute(options.mutate ?? reviewMutation));
 
-  app.all('/validate', (req, res) => {
+  app.all(['/validate', '/mutate'], (req, res) => {
     res.setHeader('Allow', 'POST');
-    sendJson(res, 405, errorReview(405, `method ${req.method} is not allowed on /validate, use POST`));
+    sendJson(res, 405, errorReview(405, `method ${req.method} is not allowed on ${req.path}, use POST`));
   });
 
   app.use((req, res) => {
-    sendJson(res, 404, errorReview(404, `no route for ${req.method} ${req.path}; routes: POST /validate, GET /healthz, GET /readyz`));
+    sendJson(res, 404, errorReview(404, `no route for ${req.method} ${req.path}; routes: POST /validate, POST /mutate, GET /healthz, GET /readyz`));
   });
 
   const onError: ErrorRequestHandler = (err, req, res, _next) => {

@@ -40,7 +40,10 @@ export interface ReviewLog {
   dryRun?: boolean | undefined;
   mode: Mode;
   decision: 'allowed' | 'denied' | 'exempt' | 'ignored' | 'bad-request';
+  /** Rule id of every finding, in order (repeats included). */
   findings: string[];
+  /** Rule ids with error severity among them: what enforce rejects. */
+  errors?: string[] | undefined;
   reason?: string | undefined;
   ruleErrors?: string[] | undefined;
 }
@@ -191,6 +194,7 @@ function validate(req: AdmissionRequest, log: ReviewLog, config: Config, check: 
   const logged: ReviewLog = {
     ...log,
     findings: judged.map((f) => f.rule),
+    ...(decision.errors.length > 0 ? { errors: [...new Set(decision.errors.map((f) => f.rule))] } : {}),
     ...(ruleErrors.length > 0 ? { ruleErrors } : {}),
   };
   if (ruleErrors.length > 0 && config.mode === 'enforce' && config.onRuleError === 'deny') {

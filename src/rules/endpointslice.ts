@@ -206,15 +206,14 @@ function endpointPolicy(slice: EndpointSlice): Finding[] {
   const isIP = slice.addressType === 'IPv4' || slice.addressType === 'IPv6';
   const firstSeen = new Map<string, number>();
   slice.endpoints.forEach((ep, i) => {
-    const inEndpoint = new Set<string>();
-    (ep.addresses ?? []).forEach((a, j) => {
+    const addresses = ep.addresses ?? [];
+    addresses.forEach((a, j) => {
       const path = ['endpoints', i, 'addresses', j];
-      if (inEndpoint.has(a)) {
+      if (j > 0 && addresses.indexOf(a) < j) {
         findings.push(policy({ rule: 'duplicate-address', path }, `${JSON.stringify(a)} repeats in this endpoint; remove the duplicate`, a));
       } else if (firstSeen.has(a)) {
         findings.push(policy({ rule: 'duplicate-address', path }, `${JSON.stringify(a)} is also in endpoints[${firstSeen.get(a)}]; keep one`, a));
       }
-      inEndpoint.add(a);
       if (!firstSeen.has(a)) firstSeen.set(a, i);
       if (isIP) findings.push(...addressPolicy(a, path));
     });

@@ -134,6 +134,44 @@ function parseIPv6(text: string): Raw | undefined {
   return { bytes: ip, leadingZeros };
 }
 
+const DOT = 0x2e;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const V4 = MAPPED_PREFIX.length; // where the IPv4 octets sit in the 16 bytes
+
+/**
+ * The form nearly every address has, dotted decimal without leading zeros, read in one pass with
+ * no intermediate strings (this runs for every address of every admission request). Anything
+ * else, including leading zeros, returns undefined and goes through the full parser.
+ */
+function plainIPv4(text: string): ParsedIP | undefined {
+  if (text.length < 7 || text.length > 15) return undefined;
+  const bytes = new Uint8Array(IPV6_LEN);
+  bytes.set(MAPPED_PREFIX);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === DOT) {
+      if (digits === 0 || part === IPV4_LEN - 1) return undefined;
+      bytes[V4 + part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= DIGIT_0 && c <= DIGIT_9) {
+      if (digits > 0 && value === 0) return undefined; // a leading zero: the full parser decides
+      value = value * 10 + (c - DIGIT_0);
+      digits++;
+      if (value > MAX_OCTET) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (part !== IPV4_LEN - 1 || digits === 0) return undefined;
+  bytes[V4 + part] = value;
+  return { bytes, is4: true, leadingZeros: false, mapped: false };
+}
+
 const inMappedPrefix = (b: Uint8Array): boolean => MAPPED_PREFIX.every((v, k) => b[k] === v);
 
 /**
@@ -143,6 +181,24 @@ const inMappedPrefix = (b: Uint8Array): boolean => MAPPED_PREFIX.every((v, k) =>
  * IPv4, 3- or 5-part IPv4 and "". Returns undefined when the text does not parse.
  */
 export function parseIP(text: string): ParsedIP | undefined {
+  let parsed = recent.get(text);
+  if (parsed === undefined) {
+    parsed = parseUncached(text) ?? null;
+    if (recent.size >= RECENT_MAX) recent.clear();
+    recent.set(text, parsed);
+  }
+  return parsed ?? undefined;
+}
+
+// The validating rules and the policy both look at every address of an object, and controllers
+// resend the same addresses all day: remembering recent answers halves the parsing. ParsedIP is
+// never modified after parsing, so sharing one is safe. Bounded: cleared when full.
+const RECENT_MAX = 8192;
+const recent = new Map<string, ParsedIP | null>();
+
+function parseUncached(text: string): ParsedIP | undefined {
+  const plain = plainIPv4(text);
+  if (plain) return plain;
   // Like Go, the first '.' or ':' decides the family.
   const first = /[.:]/.exec(text)?.[0];
   if (first === '.') {
@@ -162,7 +218,7 @@ export function parseIP(text: string): ParsedIP | undefined {
   return undefined;
 }
 
-const octet = (ip: ParsedIP, k: number): number => ip.bytes[MAPPED_PREFIX.length + k] ?? 0;
+const octet = (ip: ParsedIP, k: number): number => ip.bytes[V4 + k] ?? 0;
 const byteAt = (ip: ParsedIP, k: number): number => ip.bytes[k] ?? 0;
 
 /**
@@ -171,7 +227,7 @@ const byteAt = (ip: ParsedIP, k: number): number => ip.bytes[k] ?? 0;
  * prints as "::102:304".
  */
 export function canonicalIP(ip: ParsedIP): string {
-  if (ip.is4) return [0, 1, 2, 3].map((k) => octet(ip, k)).join('.');
+  if (ip.is4) return `${octet(ip, 0)}.${octet(ip, 1)}.${octet(ip, 2)}.${octet(ip, 3)}`;
   const groups = Array.from({ length: IPV6_LEN / 2 }, (_, g) => (byteAt(ip, 2 * g) << 8) | byteAt(ip, 2 * g + 1));
   let bestStart = -1;
   let bestLen = 0;
@@ -197,7 +253,10 @@ export type SpecialRange = 'unspecified' | 'loopback' | 'link-local' | 'link-loc
  */
 export function specialRange(ip: ParsedIP): SpecialRange | undefined {
   if (ip.is4) {
-    const [a, b, c, d] = [0, 1, 2, 3].map((k) => octet(ip, k));
+    const a = octet(ip, 0);
+    const b = octet(ip, 1);
+    const c = octet(ip, 2);
+    const d = octet(ip, 3);
     if (a === 0 && b === 0 && c === 0 && d === 0) return 'unspecified';
     if (a === 127) return 'loopback';
     if (a === 169 && b === 254) return 'link-local';
@@ -220,7 +279,7 @@ export function specialRange(ip: ParsedIP): SpecialRange | undefined {
 export function unicastProblem(ip: ParsedIP): 'multicast' | 'broadcast' | undefined {
   if (specialRange(ip) === 'link-local-multicast') return undefined;
   if (ip.is4) {
-    if ([0, 1, 2, 3].every((k) => octet(ip, k) === MAX_OCTET)) return 'broadcast';
+    if (octet(ip, 0) === MAX_OCTET && octet(ip, 1) === MAX_OCTET && octet(ip, 2) === MAX_OCTET && octet(ip, 3) === MAX_OCTET) return 'broadcast';
     return (octet(ip, 0) & 0xf0) === 0xe0 ? 'multicast' : undefined;
   }
   return byteAt(ip, 0) === 0xff ? 'multicast' : undefined;

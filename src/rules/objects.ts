@@ -44,7 +44,11 @@ export interface EndpointSlice {
   endpoints: SliceEndpoint[];
   ports?: SlicePort[] | undefined;
 }
-export interface EndpointAddress { ip: string; hostname: string; nodeName?: string | undefined; targetRef?: { uid?: string | undefined } | undefined }
+export interface ObjectReference {
+  kind?: string | undefined; namespace?: string | undefined; name?: string | undefined; uid?: string | undefined;
+  apiVersion?: string | undefined; resourceVersion?: string | undefined; fieldPath?: string | undefined;
+}
+export interface EndpointAddress { ip: string; hostname: string; nodeName?: string | undefined; targetRef?: ObjectReference | undefined }
 export interface EndpointPort { name: string; port: number; protocol: string; appProtocol?: string | undefined }
 export interface EndpointSubset { addresses: EndpointAddress[]; notReadyAddresses: EndpointAddress[]; ports: EndpointPort[] }
 export interface Endpoints { kind: 'Endpoints'; apiVersion: string; metadata: ObjectMeta; subsets: EndpointSubset[] }
@@ -225,13 +229,13 @@ function readMeta(r: Reader, raw: Json): ObjectMeta {
   });
 }
 
-function readObjectReference(r: Reader, o: Json): { uid?: string | undefined } | undefined {
+function readObjectReference(r: Reader, o: Json): ObjectReference | undefined {
   const ref = r.child(o, 'targetRef', FIELDS.objectReference);
   if (!ref) return undefined;
-  return r.in('targetRef', () => {
-    for (const key of ['kind', 'namespace', 'name', 'apiVersion', 'resourceVersion', 'fieldPath']) r.string(ref, key);
-    return { uid: r.string(ref, 'uid') };
-  });
+  return r.in('targetRef', () => ({
+    kind: r.string(ref, 'kind'), namespace: r.string(ref, 'namespace'), name: r.string(ref, 'name'), uid: r.string(ref, 'uid'),
+    apiVersion: r.string(ref, 'apiVersion'), resourceVersion: r.string(ref, 'resourceVersion'), fieldPath: r.string(ref, 'fieldPath'),
+  }));
 }
 
 function readSlice(r: Reader, raw: Json, apiVersion: string, requestApiVersion: string): EndpointSlice {

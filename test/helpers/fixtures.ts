@@ -29,3 +29,23 @@ export const admissionFixtureNames = (): string[] =>
 
 export const readAdmissionFixture = (name: string): Record<string, unknown> =>
   JSON.parse(readFileSync(path.join(FIXTURES, 'admission', name), 'utf8')) as Record<string, unknown>;
+
+export interface MirrorStep {
+  action: 'replaceEndpoints' | 'deleteEndpoints' | 'deleteService' | 'patchService' | 'createService';
+  endpoints?: unknown;
+  service?: unknown;
+  patch?: unknown;
+  slices: Record<string, unknown>[];
+}
+export interface MirrorCase {
+  id: string;
+  description: string;
+  service: unknown;
+  endpoints: unknown;
+  slices: Record<string, unknown>[];
+  events: { type: string; reason: string; message: string }[];
+  steps?: MirrorStep[] | null;
+}
+
+export const readMirrorCases = (): MirrorCase[] =>
+  readFileSync(path.join(FIXTURES, 'mirroring.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as MirrorCase);

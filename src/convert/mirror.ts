@@ -198,3 +198,47 @@ export function mirrorSlices(ep: Endpoints, ownerUid?: string): { slices: SliceM
   }));
   return { slices, translation };
 }
+
+const MAX_NAME = 253;
+/** Byte-wise order, the same on every machine (localeCompare is not). */
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `<endpoints name>-<family>-<n>`, cut to 253 characters at a point that keeps it a DNS subdomain. */
+export function ownedSliceName(endpointsName: string, family: AddressType, n: number): string {
+  const suffix = `-${family.toLowerCase()}-${n}`;
+  const base = endpointsName.slice(0, MAX_NAME - suffix.length).replace(/[-.]+$/, '');
+  return base + suffix;
+}
+
+export interface OwnedOptions {
+  /** The managed-by value: the tool or team that will own the slices (never a controller's). */
+  readonly managedBy: string;
+  /** Endpoints per slice; larger groups are spread over several slices (1 to 1000). */
+  readonly perSlice: number;
+}
+
+/**
+ * Slices a person keeps and owns: the controller's translation, but every address kept (groups
+ * over `perSlice` are spread over several slices), stable names so a second run gives the same
+ * files, the given managed-by value, and no owner reference (deleting the Endpoints afterwards
+ * must not delete its replacement).
+ */
+export function ownedSlices(ep: Endpoints, options: OwnedOptions): { slices: SliceManifest[]; translation: Translation } {
+  const translation = translate(ep, Infinity);
+  const metadata = sliceMetadata(ep, options.managedBy);
+  const counts: Record<AddressType, number> = { IPv4: 0, IPv6: 0 };
+  const ordered = [...translation.slices].sort((a, b) =>
+    byText(a.addressType, b.addressType) || byText(JSON.stringify(slicePorts(a) ?? []), JSON.stringify(slicePorts(b) ?? [])));
+  const slices: SliceManifest[] = [];
+  for (const d of ordered) {
+    const endpoints = [...d.endpoints].sort((x, y) => byText(x.addresses[0] ?? '', y.addresses[0] ?? ''));
+    for (let start = 0; start < endpoints.length; start += options.perSlice) {
+      const name = ownedSliceName(ep.metadata.name ?? '', d.addressType, ++counts[d.addressType]);
+      slices.push(withoutUndefined({
+        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name, ...metadata },
+        addressType: d.addressType, endpoints: endpoints.slice(start, start + options.perSlice), ports: slicePorts(d),
+      }));
+    }
+  }
+  return { slices, translation };
+}

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { CONFIG_FLAGS, type ConfigFlags, loadConfig } from './config-load.ts';
 import { MODES } from './config.ts';
+import { lintHelp, lintOptions, lintUsage, runLint } from './lint/command.ts';
 import { createLogger } from './log.ts';
 import { createWebhookServer } from './server/app.ts';
 import { ensureDevCertificates } from './server/tls.ts';
@@ -22,6 +23,10 @@ export interface Io {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
+  /** Standard input, for commands that read it (lint -). */
+  readonly stdin?: AsyncIterable<Uint8Array | string> | undefined;
+  /** Whether stdout is a terminal (colour). */
+  readonly stdoutIsTTY?: boolean | undefined;
 }
 
 type Values = ReturnType<typeof parseArgs>['values'];
@@ -32,6 +37,8 @@ interface Command {
   readonly help: string;
   readonly usage: string;
   readonly options: ParseArgsOptionsConfig;
+  /** Whether the command takes operands (lint's paths). */
+  readonly positionals?: boolean;
   readonly run: (values: Values, positionals: string[], io: Io) => Promise<number>;
 }
 
@@ -57,7 +64,16 @@ const serve: Command = {
 };
 
 /** Later subcommands (lint, audit, certs, manifests) are added here. */
-const commands: Readonly<Record<string, Command>> = { serve };
+const lint: Command = {
+  summary: 'check Endpoints and EndpointSlice manifests offline (files, directories, stdin), for CI',
+  usage: lintUsage,
+  help: lintHelp,
+  options: lintOptions,
+  positionals: true,
+  run: runLint,
+};
+
+const commands: Readonly<Record<string, Command>> = { serve, lint };
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
@@ -85,7 +101,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       args: rest,
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: command.positionals === true,
     });
   } catch (err) {
     io.stderr(`${PROGRAM} ${name}: ${usageMessage(err)}; run '${PROGRAM} ${name} --help'`);
@@ -186,6 +202,13 @@ if (import.meta.main) {
     env: process.env,
     stdout: (text) => process.stdout.write(`${text}\n`),
     stderr: (text) => process.stderr.write(`${text}\n`),
+    stdin: { [Symbol.asyncIterator]: () => process.stdin[Symbol.asyncIterator]() }, // opened only when read
+    stdoutIsTTY: process.stdout.isTTY,
   };
+  // `endpoint-guard lint ... | head` closes the pipe early: that is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_OK);
+    throw err;
+  });
   process.exitCode = await main(process.argv.slice(2), io);
 }

@@ -1,0 +1,309 @@
+// Reading manifests for lint: paths become files (directories walked in sorted order), files and
+// stdin become text, text becomes YAML documents that keep their nodes (for line and column), and
+// List kinds become their items. Every problem is a value with the file name and a reason; nothing
+// here throws at the caller.
+import { open, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { type Document, LineCounter, type Node, type Tags, isMap, isNode, isSeq, parseAllDocuments } from 'yaml';
+import { isHandledKind } from '../rules/objects.ts';
+import type { FieldPath } from '../rules/path.ts';
+import { type Position, locate } from './locate.ts';
+
+/**
+ * The largest file (or stdin) lint reads. The apiserver refuses request bodies over 3 MiB, so no
+ * single object is larger than that, but one file may hold a whole application (the output of
+ * `kustomize build`). Past 10 MiB a file is far more likely a log or a dump given by mistake, and
+ * the YAML syntax tree kept for positions costs about ten times the text in memory.
+ */
+export const MAX_FILE_BYTES = 10 * 1024 * 1024;
+/** What a directory walk picks up; a file named on the command line is read whatever its name. */
+export const MANIFEST_EXTENSIONS: readonly string[] = ['.yaml', '.yml', '.json'];
+/** The PATH that means standard input, and the name it is reported under. */
+export const STDIN_PATH = '-';
+export const STDIN_NAME = '<stdin>';
+
+/** Kinds whose `items` are objects of their own (what `kubectl get -o yaml` and the API return). */
+const LIST_KINDS: Readonly<Record<string, string | undefined>> = {
+  List: undefined,
+  EndpointsList: 'Endpoints',
+  EndpointSliceList: 'EndpointSlice',
+};
+
+/**
+ * kubectl reads YAML with go-yaml v2, a YAML 1.1 parser: `yes`/`on` are booleans, `0755` is octal,
+ * `<<` merges. It does not read `1:30` as sexagesimal nor dates as timestamps (both stay strings),
+ * so those two YAML 1.1 types are left out. JSON is YAML, so .json files go through the same parser
+ * and get positions the same way.
+ */
+const YAML_OPTIONS = {
+  version: '1.1',
+  customTags: (tags: Tags): Tags => tags.filter((t) => typeof t === 'string' || !(t.tag === 'tag:yaml.org,2002:timestamp' || ('format' in t && t.format === 'TIME'))),
+} as const;
+
+export interface InputError {
+  readonly file: string;
+  readonly line?: number | undefined;
+  readonly column?: number | undefined;
+  readonly message: string;
+}
+
+export interface Source { readonly file: string; readonly text: string }
+
+/** An Endpoints or EndpointSlice found in a file, with a way to find any field path in its source. */
+export interface Manifest {
+  readonly file: string;
+  /** 1-based index of the YAML document in the file. */
+  readonly document: number;
+  readonly object: unknown;
+  readonly position: Position;
+  readonly locate: (path: FieldPath) => Position;
+}
+
+/** A document or list item that is not an object lint checks. */
+export interface Skipped {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  /** The kind, or what the document is when it has none (`no kind`, `a YAML sequence`...). */
+  readonly kind: string;
+  readonly apiVersion?: string | undefined;
+}
+
+export interface ParsedFile {
+  readonly manifests: Manifest[];
+  readonly skipped: Skipped[];
+  readonly error?: InputError | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paths to files
+
+export interface FileList { readonly files: string[]; readonly errors: InputError[] }
+
+/**
+ * The files to read, in command-line order; a directory contributes its .yaml, .yml and .json files
+ * in sorted order (byte order of the names, so the output is the same on every machine). Hidden
+ * entries (`.git`, `.github`) are not walked. A file reached twice is read once.
+ */
+export async function listFiles(paths: readonly string[]): Promise<FileList> {
+  const files: string[] = [];
+  const errors: InputError[] = [];
+  const seen = new Set<string>();
+  const add = (file: string) => {
+    const key = file === STDIN_PATH ? file : path.resolve(file);
+    if (seen.has(key)) return;
+    seen.add(key);
+    files.push(file);
+  };
+  for (const p of paths) {
+    if (p === STDIN_PATH) {
+      add(p);
+      continue;
+    }
+    let info;
+    try {
+      info = await stat(p);
+    } catch (err) {
+      errors.push({ file: p, message: `cannot read: ${fsReason(err)}` });
+      continue;
+    }
+    if (!info.isDirectory()) {
+      add(p);
+      continue;
+    }
+    const found = await walk(p, errors);
+    if (found.length === 0 && !errors.some((e) => e.file.startsWith(p))) {
+      errors.push({ file: p, message: `directory holds no ${MANIFEST_EXTENSIONS.join(', ')} files; give the directory with the manifests` });
+    }
+    found.forEach(add);
+  }
+  return { files, errors };
+}
+
+async function walk(dir: string, errors: InputError[]): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    errors.push({ file: dir, message: `cannot read directory: ${fsReason(err)}` });
+    return [];
+  }
+  const found: string[] = [];
+  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    // Symbolic links to directories are not followed, so a link loop cannot hang the walk.
+    if (entry.isDirectory()) found.push(...(await walk(full, errors)));
+    else if ((entry.isFile() || entry.isSymbolicLink()) && MANIFEST_EXTENSIONS.includes(path.extname(entry.name).toLowerCase())) found.push(full);
+  }
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files to text
+
+export type ReadResult = { ok: true; source: Source } | { ok: false; error: InputError };
+
+/** Reads one file, or stdin for `-`, within MAX_FILE_BYTES, as UTF-8 text. */
+export async function readSource(file: string, stdin?: AsyncIterable<Uint8Array | string>): Promise<ReadResult> {
+  const fail = (message: string): ReadResult => ({ ok: false, error: { file: displayName(file), message } });
+  if (file === STDIN_PATH) {
+    if (stdin === undefined) return fail('standard input is not available here; give file names instead of -');
+    const read = await readLimited(stdin);
+    return read.ok ? decodeText(STDIN_NAME, read.bytes) : fail(read.message);
+  }
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    return fail(`cannot read: ${fsReason(err)}`);
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) return fail('is a directory'); // only reachable through a symbolic link
+    // Regular files are refused by size before reading; pipes (<(kustomize build)) have none and are counted.
+    if (info.isFile() && info.size > MAX_FILE_BYTES) return fail(tooLarge(info.size));
+    const read = await readLimited(handle.createReadStream({ autoClose: false }));
+    return read.ok ? decodeText(file, read.bytes) : fail(read.message);
+  } catch (err) {
+    return fail(`cannot read: ${fsReason(err)}`);
+  } finally {
+    await handle.close();
+  }
+}
+
+export const displayName = (file: string): string => (file === STDIN_PATH ? STDIN_NAME : file);
+
+const tooLarge = (size?: number): string =>
+  `is ${size === undefined ? '' : `${(size / 1024 / 1024).toFixed(1)} MiB, `}over the ${MAX_FILE_BYTES / 1024 / 1024} MiB limit ` +
+  'for one manifest file; split it or give the manifests themselves';
+
+type Bytes = { ok: true; bytes: Uint8Array } | { ok: false; message: string };
+
+async function readLimited(chunks: AsyncIterable<Uint8Array | string>): Promise<Bytes> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of chunks) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      total += bytes.length;
+      if (total > MAX_FILE_BYTES) return { ok: false, message: tooLarge() };
+      parts.push(bytes);
+    }
+  } catch (err) {
+    return { ok: false, message: `cannot read: ${fsReason(err)}` };
+  }
+  return { ok: true, bytes: Buffer.concat(parts, total) };
+}
+
+/** Text or a reason it is not: binary (a NUL byte), UTF-16, or not UTF-8. A UTF-8 byte order mark is dropped. */
+export function decodeText(file: string, bytes: Uint8Array): ReadResult {
+  const fail = (message: string): ReadResult => ({ ok: false, error: { file, message } });
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return fail('is UTF-16 text; save it as UTF-8 (kubectl reads UTF-8 only)');
+  }
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) return fail(`is a binary file (NUL byte at offset ${nul}), not YAML or JSON; give manifest files only`);
+  try {
+    return { ok: true, source: { file, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) } };
+  } catch {
+    return fail('is not UTF-8 text; save it as UTF-8');
+  }
+}
+
+function fsReason(err: unknown): string {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+  if (code === 'ENOENT') return 'no such file or directory';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return err instanceof Error ? err.message : String(err);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text to objects
+
+/**
+ * The Endpoints and EndpointSlices in a text, each with its position, and what else was there.
+ * A YAML error anywhere makes the whole file an input error: positions after it cannot be trusted.
+ */
+export function parseManifests(source: Source): ParsedFile {
+  const { file, text } = source;
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
+  const at = (offset: number): Position => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  const fail = (message: string, offset?: number): ParsedFile => ({
+    manifests: [], skipped: [], error: { file, ...(offset === undefined ? {} : at(offset)), message },
+  });
+
+  if (!Array.isArray(docs)) return fail(EMPTY); // an empty stream: nothing but comments or blanks
+  for (const doc of docs) {
+    const [error] = doc.errors;
+    if (error) return fail(`YAML syntax error: ${yamlReason(error.message)}; nothing in this file was checked`, error.pos[0]);
+  }
+
+  const manifests: Manifest[] = [];
+  const skipped: Skipped[] = [];
+  let documents = 0;
+  for (const [index, doc] of docs.entries()) {
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      return fail(`cannot read document ${index + 1}: ${err instanceof Error ? err.message : String(err)}`, doc.contents?.range?.[0]);
+    }
+    if (value === null || value === undefined) continue; // `---` with nothing after it: kubectl skips it too
+    documents++;
+    collect(value, doc.contents, { file, document: index + 1, doc, at }, manifests, skipped, undefined);
+  }
+  if (documents === 0) return fail(EMPTY);
+  return { manifests, skipped };
+}
+
+const EMPTY = 'is empty: no YAML documents, only blanks or comments; add a manifest or leave the file out';
+
+interface Where {
+  readonly file: string;
+  readonly document: number;
+  readonly doc: Document.Parsed;
+  readonly at: (offset: number) => Position;
+}
+
+/** Adds an object (or a list's items) to manifests or skipped. */
+function collect(value: unknown, node: Node | null, where: Where, manifests: Manifest[], skipped: Skipped[], listKind: string | undefined): void {
+  const locateIn = (p: FieldPath) => where.at(locate(node, p, where.doc));
+  const position = locateIn([]);
+  if (!isRecord(value)) {
+    skipped.push({ file: where.file, ...position, kind: value === null ? 'null' : Array.isArray(value) ? 'a YAML sequence' : `a ${typeof value}` });
+    return;
+  }
+  const apiVersion = typeof value.apiVersion === 'string' ? value.apiVersion : undefined;
+  // Items of an EndpointSliceList from the API carry no kind or apiVersion: they are the list's.
+  const object = listKind !== undefined && value.kind === undefined ? { kind: listKind, ...value } : value;
+  const kind = typeof object.kind === 'string' ? object.kind : undefined;
+  if (kind !== undefined && Object.hasOwn(LIST_KINDS, kind)) {
+    const items = Array.isArray(object.items) ? object.items : [];
+    const itemsNode: unknown = isMap(node) ? node.get('items', true) : undefined;
+    const itemKind = LIST_KINDS[kind];
+    items.forEach((item: unknown, i: number) => {
+      const itemNode: unknown = isSeq(itemsNode) ? itemsNode.items[i] : undefined;
+      const withVersion = itemKind !== undefined && isRecord(item) && item.apiVersion === undefined && apiVersion !== undefined
+        ? { apiVersion, ...item } : item;
+      collect(withVersion, isNode(itemNode) ? itemNode : null, where, manifests, skipped, itemKind);
+    });
+    return;
+  }
+  if (!isHandledKind(object)) {
+    skipped.push({ file: where.file, ...position, kind: kind ?? 'no kind', apiVersion });
+    return;
+  }
+  manifests.push({ file: where.file, document: where.document, object, position, locate: locateIn });
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The yaml package ends its message with ` at line L, column C:` and a code frame; we give the position ourselves. */
+const yamlReason = (message: string): string =>
+  (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?\s*$/, '').replace(/:\s*$/, '');

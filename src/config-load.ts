@@ -17,6 +17,7 @@ export const CONFIG_FLAGS = [
   ['cert-dir', 'certDir'],
   ['kubernetes-version', 'kubernetesVersion'],
   ['log-level', 'logLevel'],
+  ['metrics-port', 'metricsPort'],
 ] as const satisfies readonly (readonly [string, ConfigKey])[];
 export type ConfigFlag = (typeof CONFIG_FLAGS)[number][0];
 
@@ -31,6 +32,7 @@ const ENV_KEYS = [
   'mode', 'host', 'port', 'certDir', 'service', 'kubernetesVersion', 'softEndpointLimit',
   'maxWarnings', 'maxBodyBytes', 'onRuleError', 'logLevel', 'exemptUsers',
   'fixManagedBy', 'managedByValue', 'fixIPv6', 'fixDuplicates',
+  'metrics', 'metricsPort', 'endpointsWritersTopN', 'certReloadSeconds', 'shutdownDelaySeconds',
 ] as const satisfies readonly ConfigKey[];
 
 export const envName = (key: ConfigKey): string =>

@@ -52,6 +52,22 @@ export const configSchema = z.strictObject({
   /** /mutate: remove an address repeated within one slice endpoint. */
   fixDuplicates: flag.default(true),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Serve Prometheus metrics over plain HTTP on metricsPort (same host as the webhook). */
+  metrics: flag.default(true),
+  metricsPort: z.coerce.number().int().min(0).max(65535).default(9090), // 0: any free port (tests)
+  /**
+   * v1 Endpoints writers get their own label value on endpoint_guard_endpoints_writes_total up
+   * to this many users; later ones are counted as "other", so a noisy cluster cannot grow the
+   * series without bound.
+   */
+  endpointsWritersTopN: z.coerce.number().int().min(0).max(1000).default(20),
+  /** How often tls.crt and tls.key are read again for a rotated Secret; 0 turns reloading off. */
+  certReloadSeconds: z.coerce.number().min(0).max(3600).default(10),
+  /**
+   * On SIGTERM, how long to keep serving (answering with Connection: close, /readyz 503) before
+   * the listener closes: the time the Service's endpoints take to drop this Pod everywhere.
+   */
+  shutdownDelaySeconds: z.coerce.number().min(0).max(60).default(0),
 });
 
 export type Config = z.infer<typeof configSchema>;

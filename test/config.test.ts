@@ -86,6 +86,31 @@ describe('loadConfig', () => {
     });
   });
 
+  test('reads the deployment settings: metrics, writers, certificate reloads and the shutdown delay', () => {
+    assert.partialDeepStrictEqual(expectConfig({}), {
+      metrics: true, metricsPort: 9090, endpointsWritersTopN: 20, certReloadSeconds: 10, shutdownDelaySeconds: 0,
+    });
+    const config = expectConfig({
+      flags: { 'metrics-port': '9100' },
+      env: {
+        ENDPOINT_GUARD_METRICS: 'false',
+        ENDPOINT_GUARD_METRICS_PORT: '9999',
+        ENDPOINT_GUARD_ENDPOINTS_WRITERS_TOP_N: '50',
+        ENDPOINT_GUARD_CERT_RELOAD_SECONDS: '0.5',
+        ENDPOINT_GUARD_SHUTDOWN_DELAY_SECONDS: '5',
+      },
+    });
+    assert.partialDeepStrictEqual(config, {
+      metrics: false, metricsPort: 9100, endpointsWritersTopN: 50, certReloadSeconds: 0.5, shutdownDelaySeconds: 5,
+    });
+  });
+
+  test('names a metrics port out of range and a negative reload interval with where they came from', () => {
+    assert.match(expectProblem({ flags: { 'metrics-port': '70000' } }), /^config: metricsPort \(from --metrics-port\): /);
+    assert.match(expectProblem({ env: { ENDPOINT_GUARD_CERT_RELOAD_SECONDS: '-1' } }), /^config: certReloadSeconds \(from ENDPOINT_GUARD_CERT_RELOAD_SECONDS\): /);
+    assert.match(expectProblem({ env: { ENDPOINT_GUARD_SHUTDOWN_DELAY_SECONDS: '120' } }), /^config: shutdownDelaySeconds \(from ENDPOINT_GUARD_SHUTDOWN_DELAY_SECONDS\): /);
+  });
+
   test('names environment variables after the setting in upper snake case', () => {
     assert.equal(envName('kubernetesVersion'), 'ENDPOINT_GUARD_KUBERNETES_VERSION');
     assert.equal(envName('maxBodyBytes'), 'ENDPOINT_GUARD_MAX_BODY_BYTES');

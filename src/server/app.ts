@@ -3,11 +3,13 @@
 // failure is answered with a JSON AdmissionReview, never a crash or a hang.
 import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:https';
+import { Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import express, { type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
 import { type ReviewOutcome, errorReview, reviewAdmission, reviewMutation } from '../admission.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import type { Route, WebhookMetrics } from './metrics.ts';
 
 export interface ServerTimeouts {
   /** Time to complete the TLS handshake. */
@@ -20,7 +22,12 @@ export interface ServerTimeouts {
   readonly keepAliveMs: number;
   /** How often Node checks headersMs and requestMs; they are only as precise as this. */
   readonly checkIntervalMs: number;
-  /** On close(), how long in-flight requests get before their connections are cut. */
+  /**
+   * On close(), how long to go on serving first: /readyz says 503 and every answer closes its
+   * connection, while the Pod is taken out of the Service's endpoints everywhere.
+   */
+  readonly shutdownDelayMs: number;
+  /** On close(), once the listener is closed, how long in-flight requests get before their connections are cut. */
   readonly shutdownGraceMs: number;
 }
 
@@ -38,6 +45,7 @@ export const DEFAULT_TIMEOUTS: ServerTimeouts = {
   requestMs: 10_000,
   keepAliveMs: 120_000,
   checkIntervalMs: 1_000,
+  shutdownDelayMs: 0,
   shutdownGraceMs: 10_000,
 };
 
@@ -49,12 +57,20 @@ export interface WebhookServerOptions {
   /** The review functions of /validate and /mutate; tests substitute ones that throw. */
   readonly review?: (input: unknown, config: Config) => ReviewOutcome;
   readonly mutate?: (input: unknown, config: Config) => ReviewOutcome;
+  /** Counts every answered review; the only place metrics are fed from. */
+  readonly metrics?: WebhookMetrics;
 }
 
 export interface WebhookServer {
   readonly url: string;
   readonly port: number;
-  /** Stop accepting, let in-flight requests finish (up to shutdownGraceMs), then resolve. */
+  /** Serves this pair to new connections; connections already open keep theirs. Throws on a bad pair. */
+  setCertificate(pair: { readonly cert: string | Buffer; readonly key: string | Buffer }): void;
+  /**
+   * Graceful stop: /readyz turns 503 and every answer closes its connection; after
+   * shutdownDelayMs the listener closes; requests in flight finish (up to shutdownGraceMs); then
+   * it resolves. Calling it again returns the same promise.
+   */
   close(): Promise<void>;
 }
 
@@ -87,11 +103,13 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   });
 
   /** The two admission routes: read the body once, parse it once, hand it to the review function. */
-  const admissionRoute = (review: (input: unknown, config: Config) => ReviewOutcome): RequestHandler => async (req, res) => {
+  const admissionRoute = (route: Route, review: (input: unknown, config: Config) => ReviewOutcome): RequestHandler => async (req, res) => {
     const started = performance.now();
     const answer = (code: number, message: string) => {
       sendJson(res, code, errorReview(code, message));
-      log.warn({ path: req.path, status: code, reason: message, durationMs: elapsed(started) }, 'bad request');
+      const durationMs = elapsed(started);
+      options.metrics?.observeReview(route, { mode: config.mode, decision: 'bad-request', findings: [] }, durationMs / 1000);
+      log.warn({ path: req.path, status: code, reason: message, durationMs }, 'bad request');
     };
 
     const contentType = req.headers['content-type'];
@@ -115,13 +133,15 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
 
     const outcome = review(parsed, config);
     sendJson(res, outcome.httpStatus, outcome.body);
-    const fields = { path: req.path, ...outcome.log, status: outcome.httpStatus, durationMs: elapsed(started) };
+    const durationMs = elapsed(started);
+    options.metrics?.observeReview(route, outcome.log, durationMs / 1000);
+    const fields = { path: req.path, ...outcome.log, status: outcome.httpStatus, durationMs };
     // The body can hold a whole object; only debug logging may show it.
     if (log.isLevelEnabled('debug')) log.info({ ...fields, request: parsed }, 'review');
     else log.info(fields, 'review');
   };
-  app.post('/validate', admissionRoute(options.review ?? reviewAdmission));
-  app.post('/mutate', admissionRoute(options.mutate ?? reviewMutation));
+  app.post('/validate', admissionRoute('validate', options.review ?? reviewAdmission));
+  app.post('/mutate', admissionRoute('mutate', options.mutate ?? reviewMutation));
 
   app.all(['/validate', '/mutate'], (req, res) => {
     res.setHeader('Allow', 'POST');
@@ -171,25 +191,65 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   const port = address.port;
   const url = `https://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${port}`;
 
+  // Node's own server.close() also closes every connection that has not sent a request yet,
+  // including one that was accepted a moment ago and whose request is on the wire: under load
+  // that client sees a reset for a request it had every right to send. So we track connections
+  // ourselves and close, as Go's http.Server.Shutdown does, only those idle after an answer (and
+  // new ones that stay silent for the time a client gets to send its headers).
+  const connections = new Map<Socket, { readonly since: number; requests: number; active: number }>();
+  server.on('secureConnection', (socket: Socket) => {
+    connections.set(socket, { since: performance.now(), requests: 0, active: 0 });
+    socket.once('close', () => connections.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res) => {
+    const state = connections.get(req.socket);
+    if (state === undefined) return;
+    state.requests += 1;
+    state.active += 1;
+    res.once('close', () => (state.active -= 1));
+  });
+  const closeIdleConnections = () => {
+    const now = performance.now();
+    for (const [socket, state] of connections) {
+      if (state.active > 0) continue;
+      if (state.requests > 0 || now - state.since > timeouts.headersMs) socket.destroySoon();
+    }
+  };
+
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= new Promise<void>((resolve) => {
       closing = true;
       // Answers not yet written say Connection: close, so their sockets end after the answer.
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
-      // server.close() stops accepting and ends idle keep-alive connections; it also stops Node's
-      // request timeout checks, so a stalled client is cut off by the grace timer instead.
-      const grace = setTimeout(() => server.closeAllConnections(), timeouts.shutdownGraceMs);
-      server.close(() => {
-        clearTimeout(grace);
-        resolve();
-      });
+      closeIdleConnections();
+      const stopListening = () => {
+        // net.Server's close stops accepting and waits for open connections, without https's
+        // extra step of closing those that have not sent a request yet (see above).
+        const grace = setTimeout(() => server.closeAllConnections(), timeouts.shutdownGraceMs);
+        const sweep = setInterval(closeIdleConnections, SHUTDOWN_SWEEP_MS);
+        NetServer.prototype.close.call(server, () => {
+          clearTimeout(grace);
+          clearInterval(sweep);
+          resolve();
+        });
+        closeIdleConnections();
+      };
+      if (timeouts.shutdownDelayMs > 0) setTimeout(stopListening, timeouts.shutdownDelayMs);
+      else stopListening();
     });
     return closed;
   };
 
-  return { url, port, close };
+  const setCertificate: WebhookServer['setCertificate'] = (pair) => {
+    server.setSecureContext({ cert: pair.cert, key: pair.key });
+  };
+
+  return { url, port, setCertificate, close };
 }
+
+/** While draining, how often connections gone idle are looked for. */
+const SHUTDOWN_SWEEP_MS = 100;
 
 function sendJson(res: Response, status: number, body: unknown): void {
   res.status(status).json(body);

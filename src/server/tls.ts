@@ -2,8 +2,8 @@
 // command) mounted into certDir; for development, when certDir is empty, we make a small CA and a
 // serving certificate signed by it, so a client (or the apiserver's caBundle) can verify us
 // properly instead of turning verification off.
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 import type { Logger } from '../log.ts';
@@ -13,7 +13,7 @@ export const CERT_FILE = 'tls.crt';
 export const KEY_FILE = 'tls.key';
 
 /** Development certificates; long enough not to expire during a trial, short enough to be rotated. */
-const VALIDITY_DAYS = 365;
+export const DEFAULT_VALIDITY_DAYS = 365;
 /** Issued a little in the past so a client whose clock is slightly behind still accepts them. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
@@ -45,18 +45,30 @@ export function servingNames(service: string): { commonName: string; dns: string
   };
 }
 
+export interface GenerateOptions {
+  readonly now?: Date;
+  /** Validity of the CA and the serving certificate alike. */
+  readonly days?: number;
+  /** The CA's common name; it shows in `openssl x509 -text` and in TLS errors. */
+  readonly caName?: string;
+}
+
 /**
- * A development CA and a serving certificate signed by it. Returns data and writes nothing.
+ * A CA and a serving certificate signed by it. Returns data and writes nothing.
  * ECDSA P-256: quick to generate, and accepted by the apiserver and every TLS client we care about.
- * The CA's private key is not returned: nothing needs it once the serving certificate is signed.
+ * The CA's private key is not returned: nothing needs it once the serving certificate is signed,
+ * and a key that does not exist cannot leak. Rotating means a new CA too (see the README).
  */
-export async function generateCertificates(service: string, now: Date = new Date()): Promise<CertificatePems> {
+export async function generateCertificates(service: string, options: GenerateOptions = {}): Promise<CertificatePems> {
+  const { now = new Date(), days = DEFAULT_VALIDITY_DAYS, caName = 'endpoint-guard development CA' } = options;
   const { commonName, dns, ips } = servingNames(service);
   const notBeforeDate = new Date(now.getTime() - CLOCK_SKEW_MS);
-  const notAfterDate = new Date(now.getTime() + VALIDITY_DAYS * 24 * 60 * 60 * 1000);
+  const notAfterDate = new Date(now.getTime() + days * 24 * 60 * 60 * 1000);
   const common = { keyType: 'ec', curve: 'P-256', algorithm: 'sha256', notBeforeDate, notAfterDate } as const;
 
-  const ca = await generate([{ name: 'commonName', value: 'endpoint-guard development CA' }], {
+  // Each CA gets a name of its own: while a Secret rotates, the caBundle holds the old and the new
+  // CA, and OpenSSL-based clients pick an issuer by name (these certificates carry no key ids).
+  const ca = await generate([{ name: 'commonName', value: `${caName} ${randomBytes(4).toString('hex')}` }], {
     ...common,
     extensions: [
       { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
@@ -79,13 +91,40 @@ export async function generateCertificates(service: string, now: Date = new Date
   return { ca: ca.cert, cert: serving.cert, key: serving.private };
 }
 
+/** The three files a certificate directory holds, by role. */
+export const certificatePaths = (dir: string) => ({ ca: join(dir, CA_FILE), cert: join(dir, CERT_FILE), key: join(dir, KEY_FILE) });
+
+/**
+ * Writes ca.crt, tls.crt and tls.key (the key 0600) into `dir`, creating it. With `overwrite`
+ * false, an existing file is an error naming it, and nothing is written.
+ */
+export async function writeCertificates(dir: string, pems: CertificatePems, overwrite: boolean): Promise<{ ok: true } | { ok: false; message: string }> {
+  const paths = certificatePaths(dir);
+  try {
+    await mkdir(dir, { recursive: true });
+    const flag = overwrite ? 'w' : 'wx'; // wx: fail with EEXIST instead of replacing
+    if (!overwrite) {
+      for (const path of Object.values(paths)) {
+        if (await readOptional(path) !== undefined) return { ok: false, message: `${path} already exists; remove it, or pass --force to replace it` };
+      }
+    }
+    await writeFile(paths.ca, pems.ca, { flag });
+    await writeFile(paths.cert, pems.cert, { flag });
+    await writeFile(paths.key, pems.key, { flag, mode: 0o600 });
+    if (overwrite) await chmod(paths.key, 0o600); // mode only applies to a file writeFile creates
+  } catch (err) {
+    return { ok: false, message: `cannot write certificates to ${dir}: ${errorText(err)}` };
+  }
+  return { ok: true };
+}
+
 /**
  * Use certDir/tls.crt and tls.key (and ca.crt when present) if they exist; generate all three when
  * neither exists. Half a pair, or a pair that does not load, is an error naming the file: silently
  * replacing a certificate someone put there would break every client that trusts it.
  */
 export async function ensureDevCertificates(certDir: string, service: string, log: Logger): Promise<TlsResult> {
-  const paths = { ca: join(certDir, CA_FILE), cert: join(certDir, CERT_FILE), key: join(certDir, KEY_FILE) };
+  const paths = certificatePaths(certDir);
   let ca: string | undefined, cert: string | undefined, key: string | undefined;
   try {
     [ca, cert, key] = await Promise.all([readOptional(paths.ca), readOptional(paths.cert), readOptional(paths.key)]);
@@ -109,14 +148,8 @@ export async function ensureDevCertificates(certDir: string, service: string, lo
   }
 
   const pems = await generateCertificates(service);
-  try {
-    await mkdir(certDir, { recursive: true });
-    await writeFile(paths.ca, pems.ca);
-    await writeFile(paths.cert, pems.cert);
-    await writeFile(paths.key, pems.key, { mode: 0o600 });
-  } catch (err) {
-    return { ok: false, message: `cannot write certificates to ${certDir}: ${errorText(err)}` };
-  }
+  const written = await writeCertificates(certDir, pems, true);
+  if (!written.ok) return written;
   log.info({ certDir, service, ca: paths.ca }, 'generated development certificates');
   return { ok: true, ...pems, generated: true };
 }
@@ -132,21 +165,30 @@ async function readOptional(path: string): Promise<string | undefined> {
   }
 }
 
-/** Loads each PEM the way the TLS server will, so a bad file is reported by name before we listen. */
-function checkPair(cert: string, key: string, ca: string | undefined, paths: { ca: string; cert: string; key: string }): string | undefined {
+/** A certificate and key that belong together, as the TLS server will load them. */
+export type PairResult = { ok: true; x509: X509Certificate } | { ok: false; message: string };
+
+/** Loads each PEM the way the TLS server will, so a bad file is reported by name before it is used. */
+export function checkServingPair(cert: string | Buffer, key: string | Buffer, names: { cert: string; key: string }): PairResult {
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
   } catch (err) {
-    return `${paths.cert} is not a PEM certificate: ${errorText(err)}`;
+    return { ok: false, message: `${names.cert} is not a PEM certificate: ${errorText(err)}` };
   }
   let privateKey: ReturnType<typeof createPrivateKey>;
   try {
     privateKey = createPrivateKey(key);
   } catch (err) {
-    return `${paths.key} is not a PEM private key: ${errorText(err)}`;
+    return { ok: false, message: `${names.key} is not a PEM private key: ${errorText(err)}` };
   }
-  if (!x509.checkPrivateKey(privateKey)) return `${paths.key} does not belong to the certificate in ${paths.cert}`;
+  if (!x509.checkPrivateKey(privateKey)) return { ok: false, message: `${names.key} does not belong to the certificate in ${names.cert}` };
+  return { ok: true, x509 };
+}
+
+function checkPair(cert: string, key: string, ca: string | undefined, paths: { ca: string; cert: string; key: string }): string | undefined {
+  const pair = checkServingPair(cert, key, paths);
+  if (!pair.ok) return pair.message;
   if (ca !== undefined) {
     try {
       new X509Certificate(ca);

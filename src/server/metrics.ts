@@ -1,0 +1,148 @@
+// Prometheus metrics. Everything is created by createMetrics(), in its own registry: nothing is
+// registered on import, and two servers in one process (tests) never share a counter. The server
+// feeds every answered request through observeReview() with the review's log object, so the
+// metrics and the log line always tell the same story and the rules know nothing about either.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReviewLog } from '../admission.ts';
+
+export type Route = 'validate' | 'mutate';
+
+// An admission review takes well under a millisecond to a few milliseconds; the apiserver gives
+// up after timeoutSeconds (5 s in deploy/). The buckets resolve the fast path finely and still
+// show when answers creep towards the timeout.
+export const REVIEW_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
+
+/** The label value every Endpoints writer past the first N shares. */
+export const OTHER_WRITERS = 'other';
+
+// Label values come from the request; only known values pass, so a client cannot create series.
+const KINDS = new Set(['Endpoints', 'EndpointSlice']);
+const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+const WRITES = new Set(['CREATE', 'UPDATE']);
+const NOT_REVIEWED = new Set<ReviewLog['decision']>(['exempt', 'bad-request']);
+
+export interface WebhookMetrics {
+  readonly registry: Registry;
+  /** One answered request on /validate or /mutate, with the log object it was logged with. */
+  observeReview(route: Route, log: ReviewLog, seconds: number): void;
+  /** The serving certificate now in use (at start, or after a reload). */
+  certificateInUse(notAfter: Date): void;
+  /** Changed certificate files were seen: loaded, or rejected (the previous certificate stays). */
+  certificateReloaded(result: 'loaded' | 'rejected'): void;
+}
+
+export interface MetricsOptions {
+  /** How many distinct v1 Endpoints writers get their own label value. */
+  readonly endpointsWritersTopN: number;
+  /** Node.js process metrics (memory, CPU, event loop lag); on unless a test turns them off. */
+  readonly processMetrics?: boolean;
+}
+
+export function createMetrics(options: MetricsOptions): WebhookMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const reviews = new Counter({
+    name: 'endpoint_guard_reviews_total',
+    help: 'Admission requests answered, by route, object kind, operation, mode and decision.',
+    labelNames: ['route', 'kind', 'operation', 'mode', 'decision'] as const,
+    registers,
+  });
+  const findings = new Counter({
+    name: 'endpoint_guard_findings_total',
+    help: 'Findings reported by /validate, by rule and severity (an error is what enforce mode rejects).',
+    labelNames: ['rule', 'severity'] as const,
+    registers,
+  });
+  const fixes = new Counter({
+    name: 'endpoint_guard_fixes_total',
+    help: 'Fixes /mutate sent as JSON Patch operations, by the rule each satisfies.',
+    labelNames: ['rule'] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'endpoint_guard_review_duration_seconds',
+    help: 'Time from receiving an admission request to sending its answer, body reading included.',
+    labelNames: ['route'] as const,
+    buckets: [...REVIEW_SECONDS_BUCKETS],
+    registers,
+  });
+  const ruleErrors = new Counter({
+    name: 'endpoint_guard_rule_errors_total',
+    help: 'Checks that threw while reviewing an object (a bug: see the log line with the request uid).',
+    labelNames: ['check'] as const,
+    registers,
+  });
+  const endpointsWrites = new Counter({
+    name: 'endpoint_guard_endpoints_writes_total',
+    help: `Creates and updates of v1 Endpoints reviewed on /validate, by user: the clients to migrate to EndpointSlices. ` +
+      `The first ${options.endpointsWritersTopN} users keep their name; later users count as "${OTHER_WRITERS}".`,
+    labelNames: ['user'] as const,
+    registers,
+  });
+  const certificateExpiry = new Gauge({
+    name: 'endpoint_guard_certificate_expiry_timestamp_seconds',
+    help: 'notAfter of the serving certificate in use, as a Unix time.',
+    registers,
+  });
+  const certificateReloads = new Counter({
+    name: 'endpoint_guard_certificate_reloads_total',
+    help: 'Changed certificate files seen: loaded, or rejected (the previous certificate stays in use).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  // Both results exist from the start, so an alert on rejected can use increase() from zero.
+  certificateReloads.inc({ result: 'loaded' }, 0);
+  certificateReloads.inc({ result: 'rejected' }, 0);
+
+  const writerLabel = boundedLabel(options.endpointsWritersTopN, OTHER_WRITERS);
+
+  return {
+    registry,
+    observeReview(route, log, seconds) {
+      const kind = log.kind === undefined ? 'unknown' : KINDS.has(log.kind) ? log.kind : 'other';
+      const operation = log.operation !== undefined && OPERATIONS.has(log.operation) ? log.operation : 'unknown';
+      reviews.inc({ route, kind, operation, mode: log.mode, decision: log.decision });
+      duration.observe({ route }, seconds);
+      if (route === 'mutate') {
+        for (const rule of log.findings) fixes.inc({ rule });
+      } else {
+        // The errors list names the rules whose findings had error severity in this review.
+        const errors = new Set(log.errors ?? []);
+        for (const rule of log.findings) findings.inc({ rule, severity: errors.has(rule) ? 'error' : 'warning' });
+        // Each write reaches both webhooks; counting on /validate only counts it once. Exempt
+        // writers are the control plane, which is not going to migrate.
+        if (log.kind === 'Endpoints' && WRITES.has(log.operation ?? '') && !NOT_REVIEWED.has(log.decision)) {
+          endpointsWrites.inc({ user: writerLabel(log.user ?? 'unknown') });
+        }
+      }
+      for (const error of log.ruleErrors ?? []) ruleErrors.inc({ check: checkName(error) });
+    },
+    certificateInUse(notAfter) {
+      certificateExpiry.set(Math.floor(notAfter.getTime() / 1000));
+    },
+    certificateReloaded(result) {
+      certificateReloads.inc({ result });
+    },
+  };
+}
+
+/**
+ * Keeps a label's values bounded: the first `limit` distinct values pass as they are, and from
+ * then on the set is fixed and every other value becomes `overflow`. A counter series once
+ * exported must not disappear, so the set never changes once full; the log line of each review
+ * still names every user.
+ */
+export function boundedLabel(limit: number, overflow: string): (value: string) => string {
+  const kept = new Set<string>();
+  return (value) => {
+    if (kept.has(value)) return value;
+    if (kept.size >= limit) return overflow;
+    kept.add(value);
+    return value;
+  };
+}
+
+/** ReviewLog.ruleErrors holds "check name: message"; the name is a fixed string from the rules. */
+const checkName = (error: string): string => error.split(': ', 1)[0] ?? error;

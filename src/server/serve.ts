@@ -1,0 +1,87 @@
+// What `endpoint-guard serve` runs, put together in one place: certificates, the HTTPS webhook,
+// the metrics port and the certificate watcher, started in that order and stopped in reverse. The
+// CLI only loads the config, calls startServing and waits for a signal.
+import { X509Certificate } from 'node:crypto';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { type ServerTimeouts, type WebhookServer, createWebhookServer } from './app.ts';
+import { type CertificateWatcher, watchCertificates } from './cert-watcher.ts';
+import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
+import { type WebhookMetrics, createMetrics } from './metrics.ts';
+import { certificatePaths, ensureDevCertificates } from './tls.ts';
+
+export interface Serving {
+  readonly url: string;
+  readonly port: number;
+  /** http://host:port/metrics, or undefined with metrics turned off. */
+  readonly metricsUrl: string | undefined;
+  /** Drains the webhook (see WebhookServer.close), then stops the watcher and the metrics port. */
+  close(): Promise<void>;
+}
+
+export type ServeResult = { ok: true; serving: Serving } | { ok: false; message: string };
+
+export interface ServeOptions {
+  /** Tests shorten the server's timeouts; the shutdown delay comes from config. */
+  readonly timeouts?: Partial<ServerTimeouts>;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+export async function startServing(config: Config, log: Logger, options: ServeOptions = {}): Promise<ServeResult> {
+  const tls = await ensureDevCertificates(config.certDir, config.service, log);
+  if (!tls.ok) return { ok: false, message: tls.message };
+
+  const metrics: WebhookMetrics | undefined = config.metrics
+    ? createMetrics({ endpointsWritersTopN: config.endpointsWritersTopN })
+    : undefined;
+  metrics?.certificateInUse(new X509Certificate(tls.cert).validToDate);
+
+  let server: WebhookServer;
+  try {
+    server = await createWebhookServer({
+      config,
+      log,
+      tls,
+      timeouts: { ...options.timeouts, shutdownDelayMs: config.shutdownDelaySeconds * 1000 },
+      ...(metrics ? { metrics } : {}),
+    });
+  } catch (err) {
+    return { ok: false, message: `cannot listen on ${config.host}:${config.port}: ${messageOf(err)}` };
+  }
+
+  let metricsServer: MetricsServer | undefined;
+  if (metrics) {
+    try {
+      metricsServer = await startMetricsServer({ host: config.host, port: config.metricsPort, registry: metrics.registry, log });
+    } catch (err) {
+      await server.close();
+      return { ok: false, message: `cannot serve metrics on ${config.host}:${config.metricsPort}: ${messageOf(err)}` };
+    }
+  }
+
+  let watcher: CertificateWatcher | undefined;
+  if (config.certReloadSeconds > 0) {
+    const paths = certificatePaths(config.certDir);
+    watcher = watchCertificates({
+      certFile: paths.cert,
+      keyFile: paths.key,
+      current: tls,
+      intervalMs: config.certReloadSeconds * 1000,
+      log,
+      apply: (pair, x509) => {
+        server.setCertificate(pair);
+        metrics?.certificateInUse(x509.validToDate);
+      },
+      ...(metrics ? { onReload: (result: 'loaded' | 'rejected') => metrics.certificateReloaded(result) } : {}),
+    });
+  }
+
+  const close = async (): Promise<void> => {
+    watcher?.close();
+    // Metrics stay up while the webhook drains, so the last scrapes still see it.
+    await server.close();
+    await metricsServer?.close();
+  };
+  return { ok: true, serving: { url: server.url, port: server.port, metricsUrl: metricsServer?.url, close } };
+}

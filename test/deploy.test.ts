@@ -1,4 +1,4 @@
-// deploy/: every overlay builds with kustomize, every object passes the Kubernetes schemas, and
+// deploy/: every overlay resolves as kustomize builds it, every object passes the Kubernetes schemas, and
 // the pieces agree with each other and with the server: routes, ports, exemptions, the Secret,
 // the settings in the environment, the failure policy that goes with each mode, and the Pod's
 // hardening.
@@ -65,7 +65,7 @@ const envOf = (docs: readonly Manifest[]): Record<string, string> =>
 const exempted = (hook: Webhook): string[] =>
   [...(hook.matchConditions[0]?.expression ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1] ?? '');
 
-describe('deploy/ builds with kustomize and passes the Kubernetes schemas', () => {
+describe('deploy/ resolves as kustomize builds it and passes the Kubernetes schemas', () => {
   for (const [name, docs] of built) {
     test(`${name}: every object is valid for the Kubernetes API`, () => {
       assert.ok(docs.length >= 7);

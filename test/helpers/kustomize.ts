@@ -5,6 +5,7 @@
 //
 // Supported: Kustomization and Component files; `resources` (files, and directories holding a
 // kustomization); `components`; `namespace` (set on namespaced objects, as kustomize does);
+// `images` (newName, newTag or digest for the containers of Pod templates);
 // `patches` given inline, either a JSON 6902 patch (add, replace, remove) with a `target`
 // (group, version, kind, name), or a strategic-merge patch naming its object. Strategic merge
 // merges maps, merges the lists that Kubernetes merges by key (containers, env, ports,
@@ -17,7 +18,8 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export type JsonObject = { [key: string]: Json };
 
 const KUSTOMIZATION_FILE = 'kustomization.yaml';
-const KNOWN_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'components', 'namespace', 'patches']);
+const KNOWN_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'components', 'namespace', 'patches', 'images']);
+const KNOWN_IMAGE_FIELDS = new Set(['name', 'newName', 'newTag', 'digest']);
 const KNOWN_PATCH_FIELDS = new Set(['patch', 'target']);
 const KNOWN_TARGET_FIELDS = new Set(['group', 'version', 'kind', 'name']);
 /** Kinds without a namespace among those deploy/ uses; kustomize leaves these alone. */
@@ -71,7 +73,28 @@ function build(dir: string, expectedKind: 'Kustomization' | 'Component', base: J
   for (const [i, patch] of (Array.isArray(kustomization.patches) ? kustomization.patches : []).entries()) {
     objects = applyPatch(objects, patch, `${file}: patches[${i}]`);
   }
+  for (const [i, image] of (Array.isArray(kustomization.images) ? kustomization.images : []).entries()) {
+    objects = objects.map((o) => setImage(o, image, `${file}: images[${i}]`));
+  }
   return objects;
+}
+
+/** kustomize's image transformer, for Deployments (the only workload deploy/ has). */
+function setImage(object: JsonObject, image: Json, where: string): JsonObject {
+  if (!isObject(image) || typeof image.name !== 'string') throw new Error(`${where} needs a name`);
+  for (const key of Object.keys(image)) if (!KNOWN_IMAGE_FIELDS.has(key)) throw new Error(`${where}: "${key}" is not supported`);
+  const name = image.name;
+  const copy = structuredClone(object);
+  const spec = isObject(copy.spec) && isObject(copy.spec.template) && isObject(copy.spec.template.spec) ? copy.spec.template.spec : undefined;
+  for (const container of [spec?.containers, spec?.initContainers].flatMap((list) => (Array.isArray(list) ? list : []))) {
+    if (!isObject(container) || typeof container.image !== 'string') continue;
+    const [, repository = '', tag] = /^([^@]*?)(?::([^:/@]+))?(?:@.*)?$/.exec(container.image) ?? [];
+    if (repository !== name) continue;
+    const newName = typeof image.newName === 'string' ? image.newName : repository;
+    if (typeof image.digest === 'string') container.image = `${newName}@${image.digest}`;
+    else container.image = `${newName}${typeof image.newTag === 'string' ? `:${image.newTag}` : tag === undefined ? '' : `:${tag}`}`;
+  }
+  return copy;
 }
 
 function stringList(value: Json | undefined, where: string): string[] {

@@ -8,8 +8,8 @@ import { CONFIG_FLAGS, type ConfigFlags, loadConfig } from './config-load.ts';
 import { MODES } from './config.ts';
 import { lintHelp, lintOptions, lintUsage, runLint } from './lint/command.ts';
 import { createLogger } from './log.ts';
-import { createWebhookServer } from './server/app.ts';
-import { ensureDevCertificates } from './server/tls.ts';
+import { certsCommand } from './server/certs-command.ts';
+import { startServing } from './server/serve.ts';
 
 const PROGRAM = 'endpoint-guard';
 
@@ -44,7 +44,7 @@ interface Command {
 
 const serve: Command = {
   summary: 'run the admission webhook over HTTPS',
-  usage: `${PROGRAM} serve [--port N] [--host H] [--mode ${MODES.join('|')}] [--cert-dir DIR] [--config FILE] [--kubernetes-version V] [--log-level L]`,
+  usage: `${PROGRAM} serve [--port N] [--host H] [--mode ${MODES.join('|')}] [--cert-dir DIR] [--config FILE] [--kubernetes-version V] [--log-level L] [--metrics-port N]`,
   help: [
     '  --port N                  port to listen on (default 8443)',
     '  --host H                  address to bind (default 127.0.0.1; 0.0.0.0 in a Pod)',
@@ -53,6 +53,7 @@ const serve: Command = {
     '  --config FILE             YAML or JSON settings (also ENDPOINT_GUARD_CONFIG)',
     '  --kubernetes-version V    the apiserver release whose rules apply, 1.24 to 1.36 (default 1.36)',
     '  --log-level L             fatal, error, warn, info, debug, trace or silent (default info)',
+    '  --metrics-port N          plain-HTTP port of GET /metrics, on the same host (default 9090)',
     'Every setting can also come from ENDPOINT_GUARD_<SETTING> (e.g. ENDPOINT_GUARD_MODE); flags win over the',
     'environment, which wins over the config file.',
   ].join('\n'),
@@ -73,7 +74,7 @@ const lint: Command = {
   run: runLint,
 };
 
-const commands: Readonly<Record<string, Command>> = { serve, lint };
+const commands: Readonly<Record<string, Command>> = { serve, certs: certsCommand, lint };
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
@@ -123,21 +124,19 @@ async function runServe(values: Values, _positionals: string[], io: Io): Promise
   const { config } = loaded;
   const log = createLogger(config.logLevel);
 
-  const tls = await ensureDevCertificates(config.certDir, config.service, log);
-  if (!tls.ok) {
-    io.stderr(`${PROGRAM}: ${tls.message}`);
+  // Handlers first: a SIGTERM that arrives while we start (or right after 'listening') still drains.
+  const stopSignal = shutdownSignal();
+  const started = await startServing(config, log);
+  if (!started.ok) {
+    io.stderr(`${PROGRAM}: ${started.message}`);
     return EXIT_FAILURE;
   }
-  let server: Awaited<ReturnType<typeof createWebhookServer>>;
-  try {
-    server = await createWebhookServer({ config, log, tls });
-  } catch (err) {
-    io.stderr(`${PROGRAM}: cannot listen on ${config.host}:${config.port}: ${err instanceof Error ? err.message : String(err)}`);
-    return EXIT_FAILURE;
-  }
-  log.info({ url: server.url, port: server.port, mode: config.mode, kubernetesVersion: config.kubernetesVersion }, 'listening');
+  const server = started.serving;
+  log.info({
+    url: server.url, port: server.port, metricsUrl: server.metricsUrl, mode: config.mode, kubernetesVersion: config.kubernetesVersion,
+  }, 'listening');
 
-  const signal = await shutdownSignal();
+  const signal = await stopSignal;
   log.info({ signal }, 'shutting down');
   await server.close();
   log.info('stopped');

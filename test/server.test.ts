@@ -363,7 +363,7 @@ describe('endpoint-guard serve', { timeout: 60_000 }, () => {
     const dir = join(await tempDir(t), 'certs');
     const port = await freePort();
     const child = spawn(NODE, ['src/cli.ts', 'serve', '--port', String(port), '--cert-dir', dir, '--log-level', 'info'], {
-      env: { PATH: process.env.PATH ?? '' },
+      env: { PATH: process.env.PATH ?? '', ENDPOINT_GUARD_METRICS_PORT: '0' }, // the default 9090 may be taken
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     t.after(() => child.kill('SIGKILL'));

@@ -116,8 +116,12 @@ const cases: readonly Case[] = [
   ['every Endpoints write warns of the deprecation', endpointsObject(), 'endpoints-deprecated', 1],
   ['an Endpoints update warns too', endpointsObject(), 'endpoints-deprecated', 1, { operation: 'UPDATE', oldObject: endpointsObject() }],
   // api versions, unknown fields, field types
-  ['a v1beta1 manifest is refused by 1.25+', slice({ apiVersion: 'discovery.k8s.io/v1beta1' }), 'api-version-removed', 1, v(25)],
+  ['a v1beta1 manifest is refused by 1.25+', slice({ apiVersion: 'discovery.k8s.io/v1beta1' }), 'api-version', 1, v(25)],
   ['a v1beta1 manifest only warns on 1.24', slice({ apiVersion: 'discovery.k8s.io/v1beta1' }), 'api-version-deprecated', 1, v(24)],
+  ['a v1beta1 manifest is served by 1.24', slice({ apiVersion: 'discovery.k8s.io/v1beta1' }), 'api-version', 0, v(24)],
+  ['a slice version that never existed is refused', slice({ apiVersion: 'discovery.k8s.io/v2' }), 'api-version', 1],
+  ['an Endpoints version other than v1 is refused', endpointsObject({ apiVersion: 'core/v1' }), 'api-version', 1],
+  ['a discovery.k8s.io/v1 slice is served', slice(), 'api-version', 0],
   ['a v1beta1 request converted to v1 warns', slice(), 'api-version-deprecated', 1, { requestApiVersion: 'discovery.k8s.io/v1beta1' }],
   ['an unknown field is refused', slice({ spec: {} }), 'unknown-field', 1],
   ['a port of 80.5 cannot be decoded', slice({ ports: [{ name: 'h', port: 80.5 }] }), 'field-type', 1],

@@ -22,7 +22,7 @@ const longIPv6 = '2001:0DB8:0000:0000:0000:0000:0000:0001';
 const triggers: Record<RuleId, { object: Json; over?: Partial<CheckInput> }> = {
   'field-type': { object: longSlice({ ports: [{ name: a(63), port: 1e300 }] }) },
   'unknown-field': { object: longSlice({}, [{ addresses: ['10.0.0.1'], conditions: { [a(200)]: true } }]) },
-  'api-version-removed': { object: longSlice({ apiVersion: 'discovery.k8s.io/v1beta1' }) },
+  'api-version': { object: longSlice({ apiVersion: 'discovery.k8s.io/v1beta1' }) },
   'object-name': { object: slice({ metadata: { name: tooLongName.toUpperCase(), labels: labels({}) } }) },
   'object-metadata': { object: longSlice({ metadata: { name: 'x', labels: labels({ [`${a(300)}/${a(100)}`]: a(300) }) } }) },
   'address-type': { object: longSlice({ addressType: a(500) }) },

@@ -22,7 +22,7 @@ const entries = {
   // What the apiserver validates (spec sections 2-5).
   'field-type': { kinds: both, severity: 'error', source: 'apiserver', doc: 'fields have the JSON types of the API (the apiserver cannot decode others)' },
   'unknown-field': { kinds: both, severity: 'error', source: 'apiserver', doc: 'no fields the API does not define (rejected by strict field validation, 1.25+)' },
-  'api-version-removed': { kinds: slice, severity: 'error', source: 'apiserver', doc: 'discovery.k8s.io/v1beta1 is not served from Kubernetes 1.25 on' },
+  'api-version': { kinds: both, severity: 'error', source: 'apiserver', doc: 'apiVersion is one the target apiserver serves (discovery.k8s.io/v1beta1 only up to 1.24)' },
   'object-name': { kinds: both, severity: 'error', source: 'apiserver', doc: 'metadata.name or generateName is a DNS-1123 subdomain' },
   'object-metadata': { kinds: both, severity: 'error', source: 'apiserver', doc: 'namespace, labels, annotations, finalizers and owner references are well formed' },
   'address-type': { kinds: slice, severity: 'error', source: 'apiserver', doc: 'addressType is FQDN, IPv4 or IPv6, and never changes' },

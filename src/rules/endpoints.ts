@@ -1,7 +1,7 @@
 // v1 Endpoints: what kube-apiserver validates (spec 5.3), then the policy on top.
 import { checkEndpointsIP, ipFamily, addressPolicy } from './addresses.ts';
 import type { RuleContext } from './context.ts';
-import { type Finding, invalid, notSupported, policy, required } from './finding.ts';
+import { type Finding, invalid, notServed, notSupported, policy, required } from './finding.ts';
 import { checkMetadata, checkName, effectiveName } from './metadata.ts';
 import { dns1035Label, dnsLabel, dnsSubdomain, qualifiedName, shortNameHint } from './names.ts';
 import type { EndpointAddress, EndpointPort, Endpoints, EndpointSubset } from './objects.ts';
@@ -24,6 +24,7 @@ export function validateEndpoints(ep: Endpoints, ctx: RuleContext): Finding[] {
   const old = ctx.oldObject;
   const ratcheted = ctx.version.ratcheting && ctx.operation === 'UPDATE' && old?.kind === 'Endpoints' && semanticEqual(ep.subsets, old.subsets);
   return [
+    ...(ep.apiVersion === 'v1' ? [] : [notServed('Endpoints', ep.apiVersion, 'use apiVersion v1')]),
     ...checkName(ep.metadata, ['metadata']),
     ...checkMetadata(ep.metadata, ctx.version, ['metadata']),
     ...(ratcheted ? [] : subsets),

@@ -1,11 +1,11 @@
 // EndpointSlice: what kube-apiserver validates (spec 4.3), then the policy on top.
 import { checkSliceAddress, addressPolicy } from './addresses.ts';
 import type { RuleContext } from './context.ts';
-import { type Finding, duplicate, invalid, notSupported, policy, required, tooMany, internal } from './finding.ts';
+import { type Finding, duplicate, invalid, notServed, notSupported, policy, required, tooMany, internal } from './finding.ts';
 import { checkMetadata, checkName, effectiveName } from './metadata.ts';
 import { dnsLabel, dnsSubdomain, labelValue, qualifiedName, shortNameHint } from './names.ts';
 import type { EndpointSlice, SliceEndpoint, SlicePort } from './objects.ts';
-import { DISCOVERY_V1BETA1 } from './objects.ts';
+import { DISCOVERY_V1, DISCOVERY_V1BETA1 } from './objects.ts';
 import type { FieldPath } from './path.ts';
 import type { KubeVersion } from './version.ts';
 import type { RuleId } from './catalogue.ts';
@@ -46,13 +46,11 @@ export function validateEndpointSlice(slice: EndpointSlice, ctx: RuleContext): F
 }
 
 function apiVersionServed(slice: EndpointSlice, ctx: RuleContext): Finding[] {
-  // In a webhook call the object arrives converted to v1; only a v1beta1 manifest can be refused.
-  if (!v1beta1Refused(slice, ctx)) return [];
-  return [{
-    rule: 'api-version-removed', path: ['apiVersion'], type: 'BadRequest', value: DISCOVERY_V1BETA1,
-    detail: `no matches for kind "EndpointSlice" in version "${DISCOVERY_V1BETA1}"`,
-    hint: 'discovery.k8s.io/v1beta1 is not served since Kubernetes 1.25; use discovery.k8s.io/v1',
-  }];
+  // In a webhook call the object arrives converted to v1; only a manifest can name another version.
+  const served = slice.apiVersion === DISCOVERY_V1 || (slice.apiVersion === DISCOVERY_V1BETA1 && ctx.version.v1beta1Served);
+  if (served) return [];
+  return [notServed('EndpointSlice', slice.apiVersion,
+    slice.apiVersion === DISCOVERY_V1BETA1 ? 'discovery.k8s.io/v1beta1 is not served since Kubernetes 1.25; use discovery.k8s.io/v1' : 'use apiVersion discovery.k8s.io/v1')];
 }
 
 const v1beta1Refused = (slice: EndpointSlice, ctx: RuleContext): boolean =>

@@ -36,6 +36,11 @@ export const tooLong = (b: Base, detail: string): Finding => ({ ...b, type: 'Too
 export const forbidden = (b: Base, detail: string): Finding => ({ ...b, type: 'Forbidden', detail });
 export const internal = (b: Base, detail: string): Finding => ({ ...b, type: 'Internal', detail });
 export const badRequest = (b: Base, detail: string): Finding => ({ ...b, type: 'BadRequest', detail });
+/** kubectl's words when the apiserver has no such kind in that version. */
+export const notServed = (kind: string, apiVersion: string, hint: string): Finding => ({
+  rule: 'api-version', path: ['apiVersion'], type: 'BadRequest', value: apiVersion,
+  detail: `no matches for kind "${kind}" in version "${apiVersion}"`, hint,
+});
 export const policy = (b: Base, detail: string, value?: unknown): Finding =>
   value === undefined ? { ...b, type: 'Policy', detail } : { ...b, type: 'Policy', value, detail };
 

@@ -29,7 +29,7 @@ export function kubectlMessage(o: ObjectReport, mode: LintMode): string | undefi
   const name = effectiveName({ name: o.object.name ?? undefined, generateName: o.object.generateName ?? undefined }) ?? '';
 
   // kubectl finds no API for the kind before it sends anything.
-  const unserved = apiserver.find((f) => f.rule === 'api-version-removed');
+  const unserved = apiserver.find((f) => f.rule === 'api-version');
   if (unserved) {
     return `error: resource mapping not found for name: ${quote(name)} namespace: ${quote(o.object.namespace ?? '')} from ${quote(file)}: ` +
       `${unserved.judged.detail}\nensure CRDs are installed first`;

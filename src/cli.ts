@@ -11,23 +11,11 @@ import { createLogger } from './log.ts';
 import { certsCommand } from './server/certs-command.ts';
 import { startServing } from './server/serve.ts';
 
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from './io.ts';
+
 const PROGRAM = 'endpoint-guard';
 
-export const EXIT_OK = 0;
-/** Something failed at run time: certificates, the port, a bug. */
-export const EXIT_FAILURE = 1;
-/** The command line or the configuration is wrong; the message says how. */
-export const EXIT_USAGE = 2;
-
-export interface Io {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  /** Standard input, for commands that read it (lint -). */
-  readonly stdin?: AsyncIterable<Uint8Array | string> | undefined;
-  /** Whether stdout is a terminal (colour). */
-  readonly stdoutIsTTY?: boolean | undefined;
-}
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from './io.ts';
 
 type Values = ReturnType<typeof parseArgs>['values'];
 

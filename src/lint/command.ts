@@ -7,23 +7,13 @@ import { formatApiserver } from './format/apiserver.ts';
 import { formatJson } from './format/json.ts';
 import { formatSarif } from './format/sarif.ts';
 import { formatText } from './format/text.ts';
+import { EXIT_USAGE, type Io } from '../io.ts';
 import { type InputError, listFiles, parseManifests, readSource } from './read.ts';
 import { LINT_MODES, type LintMode, type LintReport, type LintSettings, type ObjectReport, RULESETS, type Ruleset, lintExitCode, lintManifest, objectLabel } from './run.ts';
 
 export const LINT_FORMATS = ['text', 'json', 'sarif', 'apiserver'] as const;
 export type LintFormat = (typeof LINT_FORMATS)[number];
 
-export const EXIT_USAGE = 2;
-
-export interface LintIo {
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  /** What `-` reads; absent where there is no standard input to give. */
-  readonly stdin?: AsyncIterable<Uint8Array | string> | undefined;
-  /** Colour only for a person at a terminal. */
-  readonly stdoutIsTTY?: boolean | undefined;
-}
 
 type Values = Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
 
@@ -53,7 +43,7 @@ export const lintOptions = {
 
 const oneOf = <T extends string>(allowed: readonly T[], value: string): value is T => (allowed as readonly string[]).includes(value);
 
-export async function runLint(values: Values, paths: readonly string[], io: LintIo): Promise<number> {
+export async function runLint(values: Values, paths: readonly string[], io: Io): Promise<number> {
   const usage = (message: string) => {
     io.stderr(`endpoint-guard lint: ${message}; run 'endpoint-guard lint --help'`);
     return EXIT_USAGE;
@@ -121,7 +111,7 @@ export async function lintPaths(paths: readonly string[], settings: LintSettings
   return { settings, files, objects, skipped, inputErrors };
 }
 
-function render(report: LintReport, format: LintFormat, io: LintIo): string {
+function render(report: LintReport, format: LintFormat, io: Io): string {
   switch (format) {
     case 'text': return formatText(report, { color: io.stdoutIsTTY === true && !io.env.NO_COLOR });
     case 'json': return formatJson(report);

@@ -4,16 +4,13 @@
 import type { ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
-import type { Io } from '../cli.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from '../io.ts';
 import { configSchema } from '../config.ts';
 import { DEFAULT_VALIDITY_DAYS, certificatePaths, generateCertificates, servingNames, writeCertificates } from './tls.ts';
 
 type Values = ReturnType<typeof parseArgs>['values'];
 
 // The same codes as cli.ts (importing them would make a cycle between the two modules).
-const EXIT_OK = 0;
-const EXIT_FAILURE = 1;
-const EXIT_USAGE = 2;
 
 /** What deploy/ calls the two webhook registrations; the caBundle goes into both. */
 export const WEBHOOK_CONFIGURATION_NAME = 'endpoint-guard';

@@ -1,0 +1,16 @@
+// What a command gets from the world and how it answers: shared by every endpoint-guard command.
+export const EXIT_OK = 0;
+/** Something failed at run time (certificates, the port, a bug), or lint found what enforce rejects. */
+export const EXIT_FAILURE = 1;
+/** The command line, the configuration or an input is wrong; the message says how. */
+export const EXIT_USAGE = 2;
+
+export interface Io {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Standard input, for commands that read it (lint -); absent where there is none to give. */
+  readonly stdin?: AsyncIterable<Uint8Array | string> | undefined;
+  /** Whether stdout is a terminal (colour only for a person at one). */
+  readonly stdoutIsTTY?: boolean | undefined;
+}

@@ -4,7 +4,7 @@ import type { Config, Mode } from './config.ts';
 import { type Judged, capWarnings, decide, judge, warningLine } from './policy.ts';
 import { mutate } from './mutate.ts';
 import type { Operation } from 'fast-json-patch';
-import { type CheckResult, checkObject } from './rules/index.ts';
+import { type CheckResult, type RuleError, checkObject } from './rules/index.ts';
 import { isHandledKind } from './rules/objects.ts';
 import { type KubeVersion, parseKubeVersion, kubeVersion, MAX_MINOR } from './rules/version.ts';
 
@@ -45,7 +45,8 @@ export interface ReviewLog {
   /** Rule ids with error severity among them: what enforce rejects. */
   errors?: string[] | undefined;
   reason?: string | undefined;
-  ruleErrors?: string[] | undefined;
+  /** Checks that threw (a bug): logged with the uid and counted, never a failed request. */
+  ruleErrors?: RuleError[] | undefined;
 }
 
 export interface ReviewOutcome {
@@ -190,7 +191,7 @@ function validate(req: AdmissionRequest, log: ReviewLog, config: Config, check: 
   });
   const judged: Judged[] = judge(result.findings, config.rules);
   const decision = decide(judged, config.mode, config.maxWarnings);
-  const ruleErrors = result.ruleErrors.map((e) => `${e.check}: ${e.message}`);
+  const { ruleErrors } = result;
   const logged: ReviewLog = {
     ...log,
     findings: judged.map((f) => f.rule),

@@ -144,7 +144,7 @@ describe('a rule that throws', () => {
   test('is logged and the request allowed in complain mode', () => {
     const outcome = reviewAdmission(fixture, config({ mode: 'complain' }), throwing);
     assert.equal((outcome.body as { response: AdmissionResponse }).response.allowed, true);
-    assert.deepEqual(outcome.log.ruleErrors, ['policy: boom']);
+    assert.deepEqual(outcome.log.ruleErrors, [{ check: 'policy', message: 'boom' }]);
   });
   test('is allowed by default in enforce mode', () => {
     assert.equal(review(fixture, config({ mode: 'enforce' }), throwing).response.allowed, true);

@@ -133,7 +133,7 @@ describe('createMetrics', () => {
 
   test('counts rule errors by the check that threw', async () => {
     const m = createMetrics({ endpointsWritersTopN: 1, processMetrics: false });
-    m.observeReview('validate', { mode: 'enforce', decision: 'allowed', findings: [], ruleErrors: ['policy: boom', 'policy: again', 'apiserver validation: x: y'] }, 0.001);
+    m.observeReview('validate', { mode: 'enforce', decision: 'allowed', findings: [], ruleErrors: [{ check: 'policy', message: 'boom' }, { check: 'policy', message: 'again' }, { check: 'apiserver validation', message: 'x: y' }] }, 0.001);
     const samples = await render(m);
     assert.equal(valueOf(samples, 'endpoint_guard_rule_errors_total', { check: 'policy' }), 2);
     assert.equal(valueOf(samples, 'endpoint_guard_rule_errors_total', { check: 'apiserver validation' }), 1);

@@ -117,7 +117,7 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
           endpointsWrites.inc({ user: writerLabel(log.user ?? 'unknown') });
         }
       }
-      for (const error of log.ruleErrors ?? []) ruleErrors.inc({ check: checkName(error) });
+      for (const error of log.ruleErrors ?? []) ruleErrors.inc({ check: error.check });
     },
     certificateInUse(notAfter) {
       certificateExpiry.set(Math.floor(notAfter.getTime() / 1000));
@@ -143,6 +143,3 @@ export function boundedLabel(limit: number, overflow: string): (value: string) =
     return value;
   };
 }
-
-/** ReviewLog.ruleErrors holds "check name: message"; the name is a fixed string from the rules. */
-const checkName = (error: string): string => error.split(': ', 1)[0] ?? error;

@@ -7,6 +7,7 @@ import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { CONFIG_FLAGS, type ConfigFlags, loadConfig } from './config-load.ts';
 import { MODES } from './config.ts';
 import { lintHelp, lintOptions, lintUsage, runLint } from './lint/command.ts';
+import { convertHelp, convertOptions, convertUsage, runConvert } from './convert/command.ts';
 import { createLogger } from './log.ts';
 import { certsCommand } from './server/certs-command.ts';
 import { startServing } from './server/serve.ts';
@@ -62,7 +63,16 @@ const lint: Command = {
   run: runLint,
 };
 
-const commands: Readonly<Record<string, Command>> = { serve, certs: certsCommand, lint };
+const convert: Command = {
+  summary: 'write the EndpointSlices that replace hand-written v1 Endpoints (migration off Endpoints)',
+  usage: convertUsage,
+  help: convertHelp,
+  options: convertOptions,
+  positionals: true,
+  run: runConvert,
+};
+
+const commands: Readonly<Record<string, Command>> = { serve, certs: certsCommand, lint, convert };
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;

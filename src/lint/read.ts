@@ -67,6 +67,8 @@ export interface Skipped {
   /** The kind, or what the document is when it has none (`no kind`, `a YAML sequence`...). */
   readonly kind: string;
   readonly apiVersion?: string | undefined;
+  /** The document itself, for commands that use other kinds (convert reads Services). */
+  readonly object?: unknown;
 }
 
 export interface ParsedFile {
@@ -296,7 +298,7 @@ function collect(value: unknown, node: Node | null, where: Where, manifests: Man
     return;
   }
   if (!isHandledKind(object)) {
-    skipped.push({ file: where.file, ...position, kind: kind ?? 'no kind', apiVersion });
+    skipped.push({ file: where.file, ...position, kind: kind ?? 'no kind', apiVersion, object });
     return;
   }
   manifests.push({ file: where.file, document: where.document, object, position, locate: locateIn });

@@ -5,40 +5,13 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { reviewAdmission } from '../src/admission.ts';
 import { configSchema } from '../src/config.ts';
+import { sliceReview } from './payloads.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '1' }, json: { type: 'string' } } });
 const seconds = Number(values.seconds);
 if (!(seconds > 0 && seconds <= 60)) throw new Error('--seconds must be a number from 0 to 60');
 
 const config = configSchema.parse({ mode: 'complain' });
-
-function sliceReview(n: number): string {
-  // What the EndpointSlice controller writes for a Pod-backed Service.
-  const endpoints = Array.from({ length: n }, (_, i) => ({
-    addresses: [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`],
-    conditions: { ready: true, serving: true, terminating: false },
-    nodeName: `node-${i % 50}`,
-    zone: `zone-${i % 3}`,
-    targetRef: { kind: 'Pod', namespace: 'default', name: `web-${i}`, uid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}` },
-  }));
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: '11111111-2222-3333-4444-555555555555',
-      kind: { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice' },
-      requestKind: { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice' },
-      name: 'web-abcde', namespace: 'default', operation: 'CREATE',
-      userInfo: { username: 'alice', groups: ['system:authenticated'] },
-      object: {
-        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-        metadata: { name: 'web-abcde', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'team.example.com' } },
-        addressType: 'IPv4', endpoints, ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
-      },
-      oldObject: null, dryRun: false,
-    },
-  });
-}
 
 /** Microseconds per call of `run`, over `seconds` (bounded in count too). */
 function timeIt(run: () => unknown): number {

@@ -3,7 +3,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from '../io.ts';
-import { type InputError, displayName, listFiles, parseManifests, readSource } from '../lint/read.ts';
+import { type InputError, displayName, readInputs } from '../lint/read.ts';
+import { inputErrorLine } from '../lint/command.ts';
 import { configSchema } from '../config.ts';
 import { decodeObject, type Endpoints } from '../rules/objects.ts';
 import { checkObject } from '../rules/index.ts';
@@ -43,28 +44,20 @@ interface Found { readonly endpoints: { file: string; line: number; raw: unknown
 const key = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-async function readInputs(paths: readonly string[], stdin: Io['stdin']): Promise<Found> {
-  const listed = await listFiles(paths);
-  const found: Found = { endpoints: [], services: new Map(), errors: [...listed.errors] };
-  for (const file of listed.files) {
-    const read = await readSource(file, stdin);
-    if (!read.ok) {
-      found.errors.push(read.error);
-      continue;
-    }
-    const parsed = parseManifests(read.source);
-    if (parsed.error) found.errors.push(parsed.error);
-    for (const m of parsed.manifests) {
-      if (isRecord(m.object) && m.object.kind === 'Endpoints') found.endpoints.push({ file: displayName(m.file), line: m.position.line, raw: m.object });
-    }
-    for (const s of parsed.skipped) {
-      if (s.kind !== 'Service' || !isRecord(s.object) || !isRecord(s.object.metadata)) continue;
-      const { metadata, spec } = s.object;
-      const name = typeof metadata.name === 'string' ? metadata.name : '';
-      const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : undefined;
-      const selector = isRecord(spec) && isRecord(spec.selector) ? spec.selector : {};
-      found.services.set(key(namespace, name), { name, hasSelector: Object.keys(selector).length > 0 });
-    }
+/** The Endpoints in the inputs, and the Services by namespace/name (the lint reader skips them as kinds it does not check). */
+async function findEndpoints(paths: readonly string[], stdin: Io['stdin']): Promise<Found> {
+  const inputs = await readInputs(paths, stdin);
+  const found: Found = { endpoints: [], services: new Map(), errors: inputs.errors };
+  for (const m of inputs.manifests) {
+    if (isRecord(m.object) && m.object.kind === 'Endpoints') found.endpoints.push({ file: displayName(m.file), line: m.position.line, raw: m.object });
+  }
+  for (const s of inputs.skipped) {
+    if (s.kind !== 'Service' || !isRecord(s.object) || !isRecord(s.object.metadata)) continue;
+    const { metadata, spec } = s.object;
+    const name = typeof metadata.name === 'string' ? metadata.name : '';
+    const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : undefined;
+    const selector = isRecord(spec) && isRecord(spec.selector) ? spec.selector : {};
+    found.services.set(key(namespace, name), { name, hasSelector: Object.keys(selector).length > 0 });
   }
   return found;
 }
@@ -117,8 +110,8 @@ export async function runConvert(values: Values, paths: readonly string[], io: I
   const version = parseKubeVersion(settings.data.kubernetesVersion);
   if (!version) return usage('--kubernetes-version: unknown version');
 
-  const found = await readInputs(paths, io.stdin);
-  for (const e of found.errors) io.stderr(`${displayName(e.file)}${e.line ? `:${e.line}` : ''}: ${e.message}`);
+  const found = await findEndpoints(paths, io.stdin);
+  for (const e of found.errors) io.stderr(inputErrorLine(e));
   const out = str('out');
   const documents: string[] = [];
   let skippedAny = false;

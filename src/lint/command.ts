@@ -8,7 +8,7 @@ import { formatJson } from './format/json.ts';
 import { formatSarif } from './format/sarif.ts';
 import { formatText } from './format/text.ts';
 import { EXIT_USAGE, type Io } from '../io.ts';
-import { type InputError, listFiles, parseManifests, readSource } from './read.ts';
+import { type InputError, readInputs } from './read.ts';
 import { LINT_MODES, type LintMode, type LintReport, type LintSettings, type ObjectReport, RULESETS, type Ruleset, lintExitCode, lintManifest, objectLabel } from './run.ts';
 
 export const LINT_FORMATS = ['text', 'json', 'sarif', 'apiserver'] as const;
@@ -91,24 +91,14 @@ export async function runLint(values: Values, paths: readonly string[], io: Io):
 
 /** Reads every path and lints what it holds; unreadable inputs become inputErrors, the rest is still checked. */
 export async function lintPaths(paths: readonly string[], settings: LintSettings, stdin?: AsyncIterable<Uint8Array | string>): Promise<LintReport> {
-  const listed = await listFiles(paths);
-  const inputErrors: InputError[] = [...listed.errors];
-  const objects: ObjectReport[] = [];
-  const skipped: LintReport['skipped'][number][] = [];
-  const files: string[] = [];
-  for (const file of listed.files) {
-    const read = await readSource(file, stdin);
-    if (!read.ok) {
-      inputErrors.push(read.error);
-      continue;
-    }
-    const parsed = parseManifests(read.source);
-    if (parsed.error) inputErrors.push(parsed.error);
-    else files.push(read.source.file);
-    skipped.push(...parsed.skipped);
-    for (const m of parsed.manifests) objects.push(lintManifest(m, settings));
-  }
-  return { settings, files, objects, skipped, inputErrors };
+  const inputs = await readInputs(paths, stdin);
+  return {
+    settings,
+    files: inputs.files,
+    objects: inputs.manifests.map((m) => lintManifest(m, settings)),
+    skipped: inputs.skipped,
+    inputErrors: inputs.errors,
+  };
 }
 
 function render(report: LintReport, format: LintFormat, io: Io): string {

@@ -174,6 +174,33 @@ export async function readSource(file: string, stdin?: AsyncIterable<Uint8Array 
   }
 }
 
+/** Everything the paths hold: the files that parsed, and why each other one could not be read. */
+export interface Inputs {
+  readonly files: string[];
+  readonly manifests: Manifest[];
+  readonly skipped: Skipped[];
+  readonly errors: InputError[];
+}
+
+/** Lists, reads and parses every path; an unreadable input is an error, the rest is still read. */
+export async function readInputs(paths: readonly string[], stdin?: AsyncIterable<Uint8Array | string>): Promise<Inputs> {
+  const listed = await listFiles(paths);
+  const inputs: Inputs = { files: [], manifests: [], skipped: [], errors: [...listed.errors] };
+  for (const file of listed.files) {
+    const read = await readSource(file, stdin);
+    if (!read.ok) {
+      inputs.errors.push(read.error);
+      continue;
+    }
+    const parsed = parseManifests(read.source);
+    if (parsed.error) inputs.errors.push(parsed.error);
+    else inputs.files.push(read.source.file);
+    inputs.skipped.push(...parsed.skipped);
+    inputs.manifests.push(...parsed.manifests);
+  }
+  return inputs;
+}
+
 export const displayName = (file: string): string => (file === STDIN_PATH ? STDIN_NAME : file);
 
 const tooLarge = (size?: number): string =>

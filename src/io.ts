@@ -14,3 +14,16 @@ export interface Io {
   /** Whether stdout is a terminal (colour only for a person at one). */
   readonly stdoutIsTTY?: boolean | undefined;
 }
+
+type Values = Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
+
+/** A command's string options, and its one-line usage error (exit 2) that points at its --help. */
+export function commandArgs(command: string, values: Values, io: Io) {
+  return {
+    usage(message: string): number {
+      io.stderr(`endpoint-guard ${command}: ${message}; run 'endpoint-guard ${command} --help'`);
+      return EXIT_USAGE;
+    },
+    str: (name: string): string | undefined => (typeof values[name] === 'string' ? String(values[name]) : undefined),
+  };
+}

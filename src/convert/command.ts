@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from '../io.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io, commandArgs } from '../io.ts';
 import { type InputError, displayName, readInputs } from '../lint/read.ts';
 import { inputErrorLine } from '../lint/command.ts';
 import { configSchema } from '../config.ts';
@@ -89,11 +89,7 @@ function sliceErrors(slices: SliceManifest[], version: KubeVersion): string[] {
 }
 
 export async function runConvert(values: Values, paths: readonly string[], io: Io): Promise<number> {
-  const usage = (message: string) => {
-    io.stderr(`endpoint-guard convert: ${message}; run 'endpoint-guard convert --help'`);
-    return EXIT_USAGE;
-  };
-  const str = (name: string): string | undefined => (typeof values[name] === 'string' ? String(values[name]) : undefined);
+  const { usage, str } = commandArgs('convert', values, io);
   const mode = str('as') ?? 'owned';
   if (!(CONVERT_MODES as readonly string[]).includes(mode)) return usage(`--as must be owned or mirror, not ${JSON.stringify(mode)}`);
   const settings = configSchema.pick({ managedByValue: true, kubernetesVersion: true }).safeParse({

@@ -7,7 +7,7 @@ import { formatApiserver } from './format/apiserver.ts';
 import { formatJson } from './format/json.ts';
 import { formatSarif } from './format/sarif.ts';
 import { formatText } from './format/text.ts';
-import { EXIT_USAGE, type Io } from '../io.ts';
+import { type Io, commandArgs } from '../io.ts';
 import { type InputError, readInputs } from './read.ts';
 import { LINT_MODES, type LintMode, type LintReport, type LintSettings, type ObjectReport, RULESETS, type Ruleset, lintExitCode, lintManifest, objectLabel } from './run.ts';
 
@@ -44,11 +44,7 @@ export const lintOptions = {
 const oneOf = <T extends string>(allowed: readonly T[], value: string): value is T => (allowed as readonly string[]).includes(value);
 
 export async function runLint(values: Values, paths: readonly string[], io: Io): Promise<number> {
-  const usage = (message: string) => {
-    io.stderr(`endpoint-guard lint: ${message}; run 'endpoint-guard lint --help'`);
-    return EXIT_USAGE;
-  };
-  const str = (name: string): string | undefined => (typeof values[name] === 'string' ? String(values[name]) : undefined);
+  const { usage, str } = commandArgs('lint', values, io);
 
   const format = str('format') ?? 'text';
   if (!oneOf(LINT_FORMATS, format)) return usage(`--format must be one of ${LINT_FORMATS.join(', ')}, not ${JSON.stringify(format)}`);

@@ -9,6 +9,7 @@ import express, { type ErrorRequestHandler, type RequestHandler, type Response }
 import { type ReviewOutcome, errorReview, reviewAdmission, reviewMutation } from '../admission.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { listen } from './listen.ts';
 import type { Route, WebhookMetrics } from './metrics.ts';
 
 export interface ServerTimeouts {
@@ -177,19 +178,9 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   // A failed handshake (a port scanner, a plain-HTTP probe) is the client's problem, not ours.
   server.on('tlsClientError', (err) => log.debug({ err: messageOf(err) }, 'TLS handshake failed'));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const { port, urlHost } = await listen(server, config.port, config.host);
   server.on('error', (err) => log.error({ err }, 'server error'));
-
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('HTTPS server has no TCP address');
-  const port = address.port;
-  const url = `https://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${port}`;
+  const url = `https://${urlHost}:${port}`;
 
   // Node's own server.close() also closes every connection that has not sent a request yet,
   // including one that was accepted a moment ago and whose request is on the wire: under load

@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
+import { listen } from './listen.ts';
 
 export interface MetricsServer {
   readonly url: string;
@@ -39,18 +40,8 @@ export async function startMetricsServer(options: { host: string; port: number; 
     );
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const { port, urlHost: host } = await listen(server, options.port, options.host);
   server.on('error', (err) => log.error({ err }, 'metrics server error'));
-
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('metrics server has no TCP address');
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -65,5 +56,5 @@ export async function startMetricsServer(options: { host: string; port: number; 
     });
     return closed;
   };
-  return { url: `http://${host}:${address.port}/metrics`, port: address.port, close };
+  return { url: `http://${host}:${port}/metrics`, port, close };
 }

@@ -18,6 +18,7 @@ export const CONFIG_FLAGS = [
   ['kubernetes-version', 'kubernetesVersion'],
   ['log-level', 'logLevel'],
   ['metrics-port', 'metricsPort'],
+  ['kubeconfig', 'kubeconfig'],
 ] as const satisfies readonly (readonly [string, ConfigKey])[];
 export type ConfigFlag = (typeof CONFIG_FLAGS)[number][0];
 
@@ -33,6 +34,7 @@ const ENV_KEYS = [
   'maxWarnings', 'maxBodyBytes', 'onRuleError', 'logLevel', 'exemptUsers',
   'fixManagedBy', 'managedByValue', 'fixIPv6', 'fixDuplicates',
   'metrics', 'metricsPort', 'endpointsWritersTopN', 'certReloadSeconds', 'shutdownDelaySeconds',
+  'kubeconfig',
 ] as const satisfies readonly ConfigKey[];
 
 // A word starts at an upper-case letter after a lower-case one or a digit, so an acronym stays one

@@ -68,6 +68,11 @@ export const configSchema = z.strictObject({
    * the listener closes: the time the Service's endpoints take to drop this Pod everywhere.
    */
   shutdownDelaySeconds: z.coerce.number().min(0).max(60).default(0),
+  /**
+   * The cluster the Namespace and Service caches come from. Unset: the Pod's service account when
+   * running in a cluster, and no cluster (the cluster-free rules only) otherwise.
+   */
+  kubeconfig: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

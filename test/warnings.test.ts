@@ -6,6 +6,7 @@ import type { RuleId } from '../src/rules/catalogue.ts';
 import { ruleIds } from '../src/rules/catalogue.ts';
 import type { CheckInput } from '../src/rules/index.ts';
 import { kubeVersion } from '../src/rules/version.ts';
+import { serviceLookup } from '../src/cluster/objects.ts';
 import { MAX_WARNING_CHARS, capWarnings, decide, judge, warningLine } from '../src/policy.ts';
 import { check, endpointsObject, ipv4Addresses, ipv4Endpoints, type Json, slice } from './helpers/objects.ts';
 
@@ -17,6 +18,9 @@ const labels = (extra: Record<string, string>) => ({ 'kubernetes.io/service-name
 const longSlice = (over: Json = {}, endpoints?: Json[]) =>
   slice({ metadata: { name: `${a(63)}-${a(60)}.${a(63)}.${a(63)}`, namespace: a(63), labels: labels({}) }, ...over }, endpoints);
 const longIPv6 = '2001:0DB8:0000:0000:0000:0000:0000:0001';
+const longServices = serviceLookup([{
+  name: a(63), hasSelector: true, ports: [{ name: a(63), protocol: 'TCP' }, { name: `c${a(62)}`, protocol: 'TCP' }, { name: `d${a(62)}`, protocol: 'TCP' }],
+}]);
 
 /** For each rule, an object with the longest inputs that triggers it: a new rule without one does not compile. */
 const triggers: Record<RuleId, { object: Json; over?: Partial<CheckInput> }> = {
@@ -49,6 +53,9 @@ const triggers: Record<RuleId, { object: Json; over?: Partial<CheckInput> }> = {
   'duplicate-address': { object: endpointsObject({}, [{ addresses: [{ ip: longIPv6 }], notReadyAddresses: [{ ip: longIPv6 }], ports: [{ port: 1 }] }]) },
   'port-number': { object: longSlice({ ports: [{ name: a(63), port: -2147483648 }] }) },
   zone: { object: longSlice({}, [{ addresses: ['10.0.0.1'], zone: `${a(300)}\n${a(300)}` }]) },
+  'service-exists': { object: longSlice(), over: { services: serviceLookup([]) } },
+  'service-ports': { object: longSlice({ ports: [{ name: a(63), protocol: 'SCTP', port: 1 }, { name: `b${a(62)}`, protocol: 'TCP', port: 1 }] }), over: { services: longServices } },
+  'service-selector': { object: endpointsObject({ metadata: { name: a(63) } }), over: { services: longServices } },
 };
 
 describe('warning lines', () => {

@@ -50,6 +50,10 @@ const entries = {
   'duplicate-address': { kinds: both, severity: 'warning', source: 'policy', doc: 'an address appears once per endpoint and once per subset' },
   'port-number': { kinds: slice, severity: 'warning', source: 'policy', doc: 'slice ports have a number from 1 to 65535 (the apiserver does not check)' },
   zone: { kinds: slice, severity: 'warning', source: 'policy', doc: 'endpoint zone is a valid label value (the apiserver does not check)' },
+  // Policy that needs the cluster's Services (serve with cluster access, and audit); silent offline.
+  'service-exists': { kinds: both, severity: 'warning', source: 'policy', doc: 'the Service a slice (kubernetes.io/service-name) or an Endpoints object (its name) is for exists' },
+  'service-ports': { kinds: both, severity: 'warning', source: 'policy', doc: "port names and protocols match the Service's ports, as kube-proxy matches them" },
+  'service-selector': { kinds: both, severity: 'warning', source: 'policy', doc: 'a Service with a selector has its endpoints written by the control plane: hand edits are overwritten or added' },
 } as const satisfies Record<string, RuleInfo>;
 
 export type RuleId = keyof typeof entries;

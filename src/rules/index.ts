@@ -1,9 +1,10 @@
 // The one entry point to the rules: decode the object, run every check on it, return data.
 // Pure: no I/O, no clock, no config reads. The webhook, lint and audit all call checkObject.
 import type { Kind } from './catalogue.ts';
-import type { Operation, RuleContext } from './context.ts';
+import type { Operation, RuleContext, ServiceLookup } from './context.ts';
 import { endpointsPolicy, validateEndpoints } from './endpoints.ts';
 import { slicePolicy, validateEndpointSlice } from './endpointslice.ts';
+import { serviceChecks } from './service.ts';
 import type { Finding } from './finding.ts';
 import { type KubeObject, decodeObject } from './objects.ts';
 import { formatPath } from './path.ts';
@@ -18,6 +19,8 @@ export interface CheckInput {
   readonly username?: string | undefined;
   /** The apiVersion the client wrote with; defaults to the object's own. */
   readonly requestApiVersion?: string | undefined;
+  /** The Services of the object's namespace, when the cluster is known (the webhook's cache, audit). */
+  readonly services?: ServiceLookup | undefined;
 }
 
 export interface RuleError { readonly check: string; readonly message: string }
@@ -32,10 +35,12 @@ export type Check<T> = readonly [name: string, run: (object: T, ctx: RuleContext
 const sliceChecks: readonly Check<Extract<KubeObject, { kind: 'EndpointSlice' }>>[] = [
   ['apiserver validation', validateEndpointSlice],
   ['policy', slicePolicy],
+  ['services', serviceChecks],
 ];
 const endpointsChecks: readonly Check<Extract<KubeObject, { kind: 'Endpoints' }>>[] = [
   ['apiserver validation', validateEndpoints],
   ['policy', endpointsPolicy],
+  ['services', serviceChecks],
 ];
 
 export function runChecks<T>(checks: readonly Check<T>[], object: T, ctx: RuleContext, ruleErrors: RuleError[]): Finding[] {
@@ -67,6 +72,7 @@ export function checkObject(input: CheckInput): CheckResult {
     username: input.username,
     requestApiVersion,
     softEndpointLimit: input.softEndpointLimit,
+    services: input.services,
   };
   const ruleErrors: RuleError[] = [];
   const findings = object.kind === 'EndpointSlice'

@@ -1,0 +1,99 @@
+// The one place the cluster is reached: loading a kubeconfig, and raw JSON requests with its
+// credentials. Raw JSON on purpose: the rules read objects exactly as the apiserver stores them,
+// not as client-node's generated models reshape them (dates, unknown fields).
+import { existsSync } from 'node:fs';
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+export type KubeConfigResult =
+  | { ok: true; kc: KubeConfig; source: string }
+  | { ok: true; kc: undefined }
+  | { ok: false; message: string };
+
+export interface KubeConfigOptions {
+  /** A kubeconfig file given with --kubeconfig; it wins over everything else. */
+  readonly file?: string | undefined;
+  /**
+   * Without a file: 'in-cluster' uses the Pod's service account when there is one (serve: no
+   * cluster otherwise); 'default' looks where kubectl does ($KUBECONFIG, ~/.kube/config, in-cluster).
+   */
+  readonly fallback: 'in-cluster' | 'default';
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+export function loadKubeConfig(options: KubeConfigOptions): KubeConfigResult {
+  const { file, fallback, env = process.env } = options;
+  const kc = new KubeConfig();
+  let source: string;
+  try {
+    if (file !== undefined) {
+      kc.loadFromFile(file);
+      source = file;
+    } else if (fallback === 'in-cluster') {
+      if (!env.KUBERNETES_SERVICE_HOST || !existsSync(SERVICE_ACCOUNT_TOKEN)) return { ok: true, kc: undefined };
+      kc.loadFromCluster();
+      source = 'in-cluster service account';
+    } else {
+      kc.loadFromDefault();
+      source = env.KUBECONFIG || 'the default kubeconfig';
+    }
+  } catch (err) {
+    return { ok: false, message: `cannot load kubeconfig ${file ?? ''}: ${messageOf(err)}`.replace('  ', ' ') };
+  }
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) {
+    return { ok: false, message: `kubeconfig ${source} has no current cluster; set current-context, or pass --kubeconfig FILE` };
+  }
+  return { ok: true, kc, source };
+}
+
+export class KubeError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/**
+ * One request to the apiserver with the kubeconfig's credentials; the JSON answer, or a
+ * KubeError carrying the status and the apiserver's own message.
+ */
+export async function kubeRequest(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new KubeError(0, 'kubeconfig has no current cluster');
+  const url = cluster.server.replace(/\/+$/, '') + path;
+  const ctx = new RequestContext(url, HttpMethod[method]);
+  await kc.applySecurityAuthentication(ctx);
+  const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      dispatcher: ctx.getDispatcher(),
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    throw new KubeError(0, `${method} ${url} failed: ${messageOf(err)}${cause}`);
+  }
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    throw new KubeError(response.status, `${method} ${path}: HTTP ${response.status}, not JSON: ${text.slice(0, 200)}`);
+  }
+  if (!response.ok) {
+    const message = typeof json === 'object' && json !== null && 'message' in json && typeof json.message === 'string' ? json.message : text.slice(0, 200);
+    throw new KubeError(response.status, `${method} ${path}: HTTP ${response.status}: ${message}`);
+  }
+  return json;
+}

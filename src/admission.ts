@@ -5,8 +5,10 @@ import { type Judged, capWarnings, decide, judge, warningLine } from './policy.t
 import { mutate } from './mutate.ts';
 import type { Operation } from 'fast-json-patch';
 import { type CheckResult, type RuleError, checkObject } from './rules/index.ts';
+import type { ServiceLookup } from './rules/context.ts';
 import { isHandledKind } from './rules/objects.ts';
 import { type KubeVersion, parseKubeVersion, kubeVersion, MAX_MINOR } from './rules/version.ts';
+import type { ClusterView } from './cluster/view.ts';
 
 export const ADMISSION_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 
@@ -39,6 +41,8 @@ export interface ReviewLog {
   user?: string | undefined;
   dryRun?: boolean | undefined;
   mode: Mode;
+  /** Set when the namespace's endpoint-guard.io/mode label chose the mode instead of the config. */
+  modeFrom?: 'namespace' | undefined;
   decision: 'allowed' | 'denied' | 'exempt' | 'ignored' | 'bad-request';
   /** Rule id of every finding, in order (repeats included). */
   findings: string[];
@@ -119,8 +123,16 @@ function badReviewMessage(input: unknown, error: z.ZodError): string {
 
 type Answer = { response: AdmissionResponse; log: ReviewLog };
 
+/** What a review may know beyond the request and the config. */
+export interface ReviewContext {
+  /** The cluster's Namespaces and Services, from the cache; absent without cluster access. */
+  readonly cluster?: ClusterView | undefined;
+  /** The rules entry point; tests hand in another to exercise failures. */
+  readonly check?: typeof checkObject;
+}
+
 /** Envelope checks shared by /validate and /mutate; `answer` handles a well-formed request. */
-function review(input: unknown, config: Config, answer: (req: AdmissionRequest, log: ReviewLog) => Answer): ReviewOutcome {
+function review(input: unknown, config: Config, cluster: ClusterView | undefined, answer: (req: AdmissionRequest, log: ReviewLog) => Answer): ReviewOutcome {
   const parsed = reviewSchema.safeParse(input);
   if (!parsed.success) {
     const uid = field(field(input, 'request'), 'uid');
@@ -134,9 +146,11 @@ function review(input: unknown, config: Config, answer: (req: AdmissionRequest, 
   }
   const { apiVersion, request: req } = parsed.data;
   const user = req.userInfo?.username ?? undefined;
+  const namespaceMode = req.namespace ? cluster?.namespaceMode(req.namespace) : undefined;
   const log: ReviewLog = {
     uid: req.uid, kind: req.kind.kind, namespace: req.namespace ?? undefined, name: objectName(req),
-    operation: req.operation, user, dryRun: req.dryRun ?? undefined, mode: config.mode, decision: 'allowed', findings: [],
+    operation: req.operation, user, dryRun: req.dryRun ?? undefined, mode: namespaceMode ?? config.mode,
+    ...(namespaceMode !== undefined ? { modeFrom: 'namespace' as const } : {}), decision: 'allowed', findings: [],
   };
   const reason = skipReason(req, settingsOf(config));
   const { response, log: logged } = reason
@@ -154,15 +168,17 @@ function skipReason(req: AdmissionRequest, settings: Settings): Pick<ReviewLog, 
   return undefined;
 }
 
-/** POST /validate. `check` is the rules entry point; tests hand in another to exercise failures. */
-export function reviewAdmission(input: unknown, config: Config, check: typeof checkObject = checkObject): ReviewOutcome {
-  return review(input, config, (req, log) => validate(req, log, config, check));
+/** POST /validate. The mode is the namespace's label's, else the config's. */
+export function reviewAdmission(input: unknown, config: Config, context: ReviewContext = {}): ReviewOutcome {
+  const { cluster, check = checkObject } = context;
+  return review(input, config, cluster, (req, log) =>
+    validate(req, log, config, check, req.namespace ? cluster?.services(req.namespace) : undefined));
 }
 
 /** POST /mutate: safe fixes as a JSON Patch; always allowed (rejecting is the validating half's job). */
-export function reviewMutation(input: unknown, config: Config): ReviewOutcome {
-  return review(input, config, (req, log) => {
-    if (config.mode === 'off') return { response: allow(req.uid), log: { ...log, decision: 'ignored', reason: 'mode off' } };
+export function reviewMutation(input: unknown, config: Config, context: ReviewContext = {}): ReviewOutcome {
+  return review(input, config, context.cluster, (req, log) => {
+    if (log.mode === 'off') return { response: allow(req.uid), log: { ...log, decision: 'ignored', reason: 'mode off' } };
     const mutation = mutate({
       object: req.object, oldObject: req.oldObject, operation: req.operation, version: settingsOf(config).version,
     }, config);
@@ -178,7 +194,7 @@ function objectName(req: AdmissionRequest): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
-function validate(req: AdmissionRequest, log: ReviewLog, config: Config, check: typeof checkObject): Answer {
+function validate(req: AdmissionRequest, log: ReviewLog, config: Config, check: typeof checkObject, services: ServiceLookup | undefined): Answer {
   const requestKind = req.requestKind ?? req.kind;
   const result: CheckResult = check({
     object: req.object,
@@ -188,9 +204,10 @@ function validate(req: AdmissionRequest, log: ReviewLog, config: Config, check: 
     softEndpointLimit: config.softEndpointLimit,
     username: log.user,
     requestApiVersion: requestKind.group ? `${requestKind.group}/${requestKind.version}` : requestKind.version,
+    services,
   });
   const judged: Judged[] = judge(result.findings, config.rules);
-  const decision = decide(judged, config.mode, config.maxWarnings);
+  const decision = decide(judged, log.mode, config.maxWarnings);
   const { ruleErrors } = result;
   const logged: ReviewLog = {
     ...log,
@@ -198,7 +215,7 @@ function validate(req: AdmissionRequest, log: ReviewLog, config: Config, check: 
     ...(decision.errors.length > 0 ? { errors: [...new Set(decision.errors.map((f) => f.rule))] } : {}),
     ...(ruleErrors.length > 0 ? { ruleErrors } : {}),
   };
-  if (ruleErrors.length > 0 && config.mode === 'enforce' && config.onRuleError === 'deny') {
+  if (ruleErrors.length > 0 && log.mode === 'enforce' && config.onRuleError === 'deny') {
     const message = 'endpoint-guard could not check this object (internal rule error; see its logs) and is set to deny then';
     return { response: deny(req.uid, message, decision.warnings), log: { ...logged, decision: 'denied', reason: 'rule error' } };
   }

@@ -15,7 +15,7 @@ const DEPRECATION = 'v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/
 
 interface Answer { status: number; apiVersion: unknown; kind: unknown; response: AdmissionResponse }
 function review(body: unknown, cfg: Config = config(), check = checkObject): Answer {
-  const outcome = reviewAdmission(body, cfg, check);
+  const outcome = reviewAdmission(body, cfg, { check });
   const envelope = outcome.body as { apiVersion: unknown; kind: unknown; response: AdmissionResponse };
   return { status: outcome.httpStatus, apiVersion: envelope.apiVersion, kind: envelope.kind, response: envelope.response };
 }
@@ -142,7 +142,7 @@ describe('a rule that throws', () => {
   const throwing: typeof checkObject = (input) => ({ ...checkObject(input), ruleErrors: [{ check: 'policy', message: 'boom' }] });
   const fixture = readAdmissionFixture('create-endpointslice-v1.json');
   test('is logged and the request allowed in complain mode', () => {
-    const outcome = reviewAdmission(fixture, config({ mode: 'complain' }), throwing);
+    const outcome = reviewAdmission(fixture, config({ mode: 'complain' }), { check: throwing });
     assert.equal((outcome.body as { response: AdmissionResponse }).response.allowed, true);
     assert.deepEqual(outcome.log.ruleErrors, [{ check: 'policy', message: 'boom' }]);
   });

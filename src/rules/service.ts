@@ -8,7 +8,7 @@ import type { KubeObject } from './objects.ts';
 import type { FieldPath } from './path.ts';
 
 /** A Service port name as it goes into a warning: names are DNS labels, but a line has 120 characters. */
-const shortName = (name: string): string => (name.length > 24 ? `${name.slice(0, 21)}...` : name);
+const shortName = (name: string): string => (name.length > 16 ? `${name.slice(0, 13)}...` : name);
 
 interface Served {
   /** The Service's name, and where the object says it. */
@@ -39,14 +39,14 @@ export function serviceChecks(object: KubeObject, ctx: RuleContext): Finding[] {
   const isSlice = object.kind === 'EndpointSlice';
   if (service === undefined) {
     return [policy({ rule: 'service-exists', path: target.path },
-      isSlice ? 'no Service of this name in the namespace, so nothing uses this slice; create it or fix the label'
-        : 'no Service of this name in the namespace, so nothing uses these endpoints; create it or delete this')];
+      isSlice ? 'no Service of this name here; create it or fix the label'
+        : 'no Service of this name here, so nothing uses these endpoints')];
   }
   const findings: Finding[] = [];
   if (service.hasSelector) {
     findings.push(policy({ rule: 'service-selector', path: target.path },
-      isSlice ? 'the Service has a selector: the control plane writes its slices, and this one adds to them'
-        : 'the Service has a selector: the endpoints controller owns this object and overwrites edits'));
+      isSlice ? "the Service selects Pods; this adds endpoints to theirs"
+        : 'the Service has a selector: the endpoints controller overwrites this'));
   }
   findings.push(...portMismatches(target, service));
   return findings;
@@ -60,11 +60,11 @@ function portMismatches(target: Served, service: ServiceInfo): Finding[] {
     if (byName?.protocol === port.protocol) continue;
     const at = { rule: 'service-ports', path: port.path } as const;
     if (byName !== undefined) {
-      findings.push(policy(at, `the Service's port of this name is ${byName.protocol}, this one ${port.protocol}; traffic never reaches it`, port.name));
+      findings.push(policy(at, `the Service's port of this name is ${byName.protocol}, not ${port.protocol}; no traffic reaches it`, port.name));
     } else {
-      const names = service.ports.map((s) => (s.name === '' ? '(unnamed)' : `"${shortName(s.name)}"`));
-      const known = names.length === 0 ? 'the Service has no ports' : `the Service's ports are ${names.slice(0, 2).join(', ')}${names.length > 2 ? ', ...' : ''}`;
-      findings.push(policy(at, `no Service port of this name; ${known}`, port.name));
+      const [first, ...rest] = service.ports.map((s) => (s.name === '' ? 'an unnamed one' : `"${shortName(s.name)}"`));
+      const known = first === undefined ? 'the Service has no ports' : `it has ${first}${rest.length > 0 ? ` and ${rest.length} more` : ''}`;
+      findings.push(policy(at, `no Service port of this name (${known})`, port.name));
     }
   }
   return findings;

@@ -6,7 +6,8 @@ import { createServer } from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import express, { type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
-import { type ReviewOutcome, errorReview, reviewAdmission, reviewMutation } from '../admission.ts';
+import { type ReviewContext, type ReviewOutcome, errorReview, reviewAdmission, reviewMutation } from '../admission.ts';
+import type { ClusterView } from '../cluster/view.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { listen } from './listen.ts';
@@ -56,11 +57,17 @@ export interface WebhookServerOptions {
   readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer };
   readonly timeouts?: Partial<ServerTimeouts>;
   /** The review functions of /validate and /mutate; tests substitute ones that throw. */
-  readonly review?: (input: unknown, config: Config) => ReviewOutcome;
-  readonly mutate?: (input: unknown, config: Config) => ReviewOutcome;
+  readonly review?: ReviewFunction;
+  readonly mutate?: ReviewFunction;
+  /** The cluster cache, when there is cluster access: namespace modes and Services. */
+  readonly cluster?: ClusterView | undefined;
+  /** Why the server is not ready yet (e.g. the cluster cache has not synced), or undefined when it is. */
+  readonly notReady?: () => string | undefined;
   /** Counts every answered review; the only place metrics are fed from. */
   readonly metrics?: WebhookMetrics;
 }
+
+type ReviewFunction = (input: unknown, config: Config, context?: ReviewContext) => ReviewOutcome;
 
 export interface WebhookServer {
   readonly url: string;
@@ -100,11 +107,13 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     res.type('text/plain').send('ok');
   });
   app.get('/readyz', (_req, res) => {
-    res.status(closing ? 503 : 200).type('text/plain').send(closing ? 'shutting down' : 'ok');
+    const reason = closing ? 'shutting down' : options.notReady?.();
+    res.status(reason === undefined ? 200 : 503).type('text/plain').send(reason ?? 'ok');
   });
+  const context: ReviewContext = { cluster: options.cluster };
 
   /** The two admission routes: read the body once, parse it once, hand it to the review function. */
-  const admissionRoute = (route: Route, review: (input: unknown, config: Config) => ReviewOutcome): RequestHandler => async (req, res) => {
+  const admissionRoute = (route: Route, review: ReviewFunction): RequestHandler => async (req, res) => {
     const started = performance.now();
     const answer = (code: number, message: string) => {
       sendJson(res, code, errorReview(code, message));
@@ -132,7 +141,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
       return answer(400, `request body is not JSON: ${messageOf(err)}`);
     }
 
-    const outcome = review(parsed, config);
+    const outcome = review(parsed, config, context);
     sendJson(res, outcome.httpStatus, outcome.body);
     const durationMs = elapsed(started);
     options.metrics?.observeReview(route, outcome.log, durationMs / 1000);

@@ -4,6 +4,7 @@
 // metrics and the log line always tell the same story and the rules know nothing about either.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReviewLog } from '../admission.ts';
+import type { CacheEvents } from '../cluster/cache.ts';
 
 export type Route = 'validate' | 'mutate';
 
@@ -29,6 +30,8 @@ export interface WebhookMetrics {
   certificateInUse(notAfter: Date): void;
   /** Changed certificate files were seen: loaded, or rejected (the previous certificate stays). */
   certificateReloaded(result: 'loaded' | 'rejected'): void;
+  /** The cluster cache's state: synced or not, and each failed list or watch. */
+  readonly cluster: CacheEvents;
 }
 
 export interface MetricsOptions {
@@ -96,6 +99,19 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
   certificateReloads.inc({ result: 'loaded' }, 0);
   certificateReloads.inc({ result: 'rejected' }, 0);
 
+  const clusterSynced = new Gauge({
+    name: 'endpoint_guard_cluster_cache_synced',
+    help: 'Whether the Namespace and Service caches are in sync with the apiserver (1) or not (0): at 0 the Service rules are skipped.',
+    labelNames: ['resource'] as const,
+    registers,
+  });
+  const clusterFailures = new Counter({
+    name: 'endpoint_guard_cluster_cache_failures_total',
+    help: 'Failed lists and watches of Namespaces and Services (each is retried with backoff; see the log).',
+    labelNames: ['resource'] as const,
+    registers,
+  });
+
   const writerLabel = boundedLabel(options.endpointsWritersTopN, OTHER_WRITERS);
 
   return {
@@ -124,6 +140,10 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
     },
     certificateReloaded(result) {
       certificateReloads.inc({ result });
+    },
+    cluster: {
+      synced: (resource, ok) => clusterSynced.set({ resource }, ok ? 1 : 0),
+      failed: (resource) => clusterFailures.inc({ resource }),
     },
   };
 }

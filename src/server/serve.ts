@@ -9,6 +9,8 @@ import { type CertificateWatcher, watchCertificates } from './cert-watcher.ts';
 import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
 import { type WebhookMetrics, createMetrics } from './metrics.ts';
 import { certificatePaths, ensureDevCertificates } from './tls.ts';
+import { type ClusterCache, startClusterCache } from '../cluster/cache.ts';
+import { loadKubeConfig } from '../cluster/kube.ts';
 
 export interface Serving {
   readonly url: string;
@@ -24,6 +26,10 @@ export type ServeResult = { ok: true; serving: Serving } | { ok: false; message:
 export interface ServeOptions {
   /** Tests shorten the server's timeouts; the shutdown delay comes from config. */
   readonly timeouts?: Partial<ServerTimeouts>;
+  /** Where the in-cluster service account is looked for (tests pass an empty environment). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The cluster cache's first retry delay after a failure (tests shorten it). */
+  readonly clusterBackoffMs?: number;
 }
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -37,6 +43,18 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
     : undefined;
   metrics?.certificateInUse(new X509Certificate(tls.cert).validToDate);
 
+  const kube = loadKubeConfig({ file: config.kubeconfig, fallback: 'in-cluster', env: options.env });
+  if (!kube.ok) return { ok: false, message: kube.message };
+  let cluster: ClusterCache | undefined;
+  if (kube.kc === undefined) {
+    log.info('no cluster access (no --kubeconfig, not in a Pod): namespace modes and the Service rules are off');
+  } else {
+    log.info({ kubeconfig: kube.source, server: kube.kc.getCurrentCluster()?.server }, 'watching Namespaces and Services');
+    cluster = startClusterCache({
+      kc: kube.kc, log, events: metrics?.cluster, ...(options.clusterBackoffMs ? { backoffMs: options.clusterBackoffMs } : {}),
+    });
+  }
+
   let server: WebhookServer;
   try {
     server = await createWebhookServer({
@@ -45,8 +63,11 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
       tls,
       timeouts: { ...options.timeouts, shutdownDelayMs: config.shutdownDelaySeconds * 1000 },
       ...(metrics ? { metrics } : {}),
+      cluster,
+      notReady: () => (cluster === undefined || cluster.synced ? undefined : 'waiting for the Namespace and Service caches to sync'),
     });
   } catch (err) {
+    await cluster?.stop();
     return { ok: false, message: `cannot listen on ${config.host}:${config.port}: ${messageOf(err)}` };
   }
 
@@ -56,6 +77,7 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
       metricsServer = await startMetricsServer({ host: config.host, port: config.metricsPort, registry: metrics.registry, log });
     } catch (err) {
       await server.close();
+      await cluster?.stop();
       return { ok: false, message: `cannot serve metrics on ${config.host}:${config.metricsPort}: ${messageOf(err)}` };
     }
   }
@@ -81,6 +103,7 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
     watcher?.close();
     // Metrics stay up while the webhook drains, so the last scrapes still see it.
     await server.close();
+    await cluster?.stop();
     await metricsServer?.close();
   };
   return { ok: true, serving: { url: server.url, port: server.port, metricsUrl: metricsServer?.url, close } };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { type Config, configSchema } from '../../src/config.ts';
 import type { ServerTimeouts } from '../../src/server/app.ts';
-import { type Serving, startServing } from '../../src/server/serve.ts';
+import { type ServeOptions, type Serving, startServing } from '../../src/server/serve.ts';
 import { CA_FILE } from '../../src/server/tls.ts';
 import { type Reply, httpsRequest } from './https.ts';
 import { type CapturedLog, captureLog } from './log.ts';
@@ -25,6 +25,7 @@ export async function startTestServing(
   t: TestContext,
   settings: Partial<Config> = {},
   timeouts: Partial<ServerTimeouts> = {},
+  options: Omit<ServeOptions, 'timeouts'> = {},
 ): Promise<StartedServing> {
   const certDir = settings.certDir ?? join(await tempDir(t), 'certs');
   const config: Config = {
@@ -37,7 +38,8 @@ export async function startTestServing(
     metricsPort: 0,
   };
   const logs = captureLog();
-  const started = await startServing(config, logs.log, { timeouts });
+  // An empty environment: a test run inside a Pod must not watch that Pod's cluster.
+  const started = await startServing(config, logs.log, { timeouts, env: {}, ...options });
   if (!started.ok) throw new Error(started.message);
   t.after(() => started.serving.close());
   // A Secret of type kubernetes.io/tls has no ca.crt; the test then knows its CAs itself.

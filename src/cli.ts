@@ -10,6 +10,7 @@ import { lintHelp, lintOptions, lintUsage, runLint } from './lint/command.ts';
 import { convertHelp, convertOptions, convertUsage, runConvert } from './convert/command.ts';
 import { createLogger } from './log.ts';
 import { certsCommand } from './server/certs-command.ts';
+import { auditCommand } from './cluster/audit-command.ts';
 import { startServing } from './server/serve.ts';
 
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from './io.ts';
@@ -74,7 +75,7 @@ const convert: Command = {
   run: runConvert,
 };
 
-const commands: Readonly<Record<string, Command>> = { serve, certs: certsCommand, lint, convert };
+const commands: Readonly<Record<string, Command>> = { serve, certs: certsCommand, lint, convert, audit: auditCommand };
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;

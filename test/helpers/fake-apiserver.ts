@@ -287,7 +287,9 @@ export async function startFakeApiserver(t: TestContext, options: FakeApiserverO
       metadata.continue = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start: keyOf(last) })).toString('base64url');
       metadata.remainingItemCount = all.length - page.length;
     }
-    const body = { kind: `${RESOURCES[resource].kind}List`, apiVersion: apiVersionOf(resource), metadata, items: page };
+    // As the real apiserver: the items of a typed list carry no kind or apiVersion of their own.
+    const items = page.map(({ kind: _kind, apiVersion: _apiVersion, ...rest }) => rest);
+    const body = { kind: `${RESOURCES[resource].kind}List`, apiVersion: apiVersionOf(resource), metadata, items };
     const delay = delays.get(resource) ?? 0;
     if (delay > 0) later(delay, () => { if (!res.destroyed) send(res, 200, body); });
     else send(res, 200, body);

@@ -2,7 +2,7 @@
 // Services, read by reviews without ever waiting on the apiserver. A failed list or watch is
 // logged, counted and retried with backoff; meanwhile the Service rules are skipped (a stale cache
 // would warn about Services created since), and namespace modes keep their last known values.
-import { CoreV1Api, type KubeConfig, type KubernetesObject, makeInformer } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
 import type { Logger } from '../log.ts';
 import type { ServiceLookup } from '../rules/context.ts';
 import { namespaceInfo, serviceInfo } from './objects.ts';
@@ -45,15 +45,31 @@ const messageOf = (err: unknown): string => {
   return String(err);
 };
 
+/**
+ * client-node's ListWatch.stop() aborts the watch it has, but not one still being set up (after
+ * a list, or a reconnect): that watch would stay open after stop. This Watch aborts it on arrival.
+ */
+class StoppableWatch extends Watch {
+  stopped = false;
+  override async watch(...args: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    const controller = await super.watch(...args);
+    if (this.stopped) controller.abort();
+    return controller;
+  }
+}
+
 export function startClusterCache(options: ClusterCacheOptions): ClusterCache {
   const { kc, log, events, backoffMs = 1000, maxBackoffMs = 30_000 } = options;
   const core = kc.makeApiClient(CoreV1Api);
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
+  const watchers: StoppableWatch[] = [];
 
   const watch = <T extends KubernetesObject>(resource: CachedResource, path: string, list: () => ReturnType<typeof core.listNamespace>) => {
     const state: Watched = { resource, listed: false, healthy: false };
-    const informer = makeInformer<T>(kc, path, async () => {
+    const watcher = new StoppableWatch(kc);
+    watchers.push(watcher);
+    const informer = new ListWatch<T>(path, watcher, async () => {
       const result = await list();
       const first = !state.listed;
       state.listed = true;
@@ -62,7 +78,7 @@ export function startClusterCache(options: ClusterCacheOptions): ClusterCache {
       events?.synced(resource, true);
       log.info({ resource, count: result.items.length }, first ? 'cluster cache synced' : 'cluster cache listed again');
       return result as never;
-    });
+    }, false);
     let delay = backoffMs;
     let failures = 0;
     // start() resolves once the list (when one is needed) and the watch request are done; an
@@ -130,6 +146,7 @@ export function startClusterCache(options: ClusterCacheOptions): ClusterCache {
     },
     async stop() {
       stopped = true;
+      for (const watcher of watchers) watcher.stopped = true;
       for (const timer of timers) clearTimeout(timer);
       await Promise.all([namespaces.informer.stop(), services.informer.stop()]);
     },

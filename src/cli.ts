@@ -11,6 +11,7 @@ import { convertHelp, convertOptions, convertUsage, runConvert } from './convert
 import { createLogger } from './log.ts';
 import { certsCommand } from './server/certs-command.ts';
 import { auditCommand } from './cluster/audit-command.ts';
+import { manifestsCommand } from './cluster/manifests-command.ts';
 import { startServing } from './server/serve.ts';
 
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from './io.ts';
@@ -75,7 +76,7 @@ const convert: Command = {
   run: runConvert,
 };
 
-const commands: Readonly<Record<string, Command>> = { serve, certs: certsCommand, lint, convert, audit: auditCommand };
+const commands: Readonly<Record<string, Command>> = { serve, certs: certsCommand, lint, convert, audit: auditCommand, manifests: manifestsCommand };
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;

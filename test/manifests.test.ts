@@ -1,0 +1,163 @@
+// `endpoint-guard manifests`: the registrations it prints agree with deploy/ (the same exemptions,
+// rules and policies; only the caBundle added), pass the Kubernetes schemas, and --apply creates,
+// updates and leaves alone as it should against the fake apiserver.
+import assert from 'node:assert/strict';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { generateCertificates, writeCertificates } from '../src/server/tls.ts';
+import { startFakeApiserver } from './helpers/fake-apiserver.ts';
+import { runCli } from './helpers/lint.ts';
+import { type Manifest, kustomizeBuild, schemaProblems } from './helpers/manifests.ts';
+import { tempDir } from './helpers/temp.ts';
+
+type Hook = Record<string, unknown> & { failurePolicy: string; clientConfig: Record<string, unknown> & { caBundle?: string } };
+type Registration = Manifest & { webhooks: Hook[] };
+
+async function certDir(t: TestContext): Promise<{ dir: string; ca: string }> {
+  const dir = join(await tempDir(t), 'certs');
+  const pems = await generateCertificates('endpoint-guard/endpoint-guard');
+  const written = await writeCertificates(dir, pems, false);
+  assert.ok(written.ok);
+  return { dir, ca: pems.ca };
+}
+
+const parse = (text: string): Registration[] => parseAllDocuments(text).map((d) => d.toJS() as Registration);
+const byKind = (docs: readonly Registration[], kind: string): Registration => docs.find((d) => d.kind === kind) ?? assert.fail(`no ${kind}`);
+const withoutCaBundle = (r: Registration): Registration =>
+  ({ ...r, webhooks: r.webhooks.map((h) => ({ ...h, clientConfig: { ...h.clientConfig, caBundle: undefined } })) });
+
+describe('endpoint-guard manifests', { timeout: 60_000 }, () => {
+  for (const mode of ['complain', 'enforce'] as const) {
+    test(`${mode}: the same registrations as deploy/overlays/${mode}, plus the caBundle of ca.crt`, async (t) => {
+      const { dir, ca } = await certDir(t);
+      const run = await runCli(['manifests', '--service', 'endpoint-guard/endpoint-guard', '--mode', mode, '--cert-dir', dir]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stderr, '');
+      assert.match(run.stdout, /\n---\n/);
+      const docs = parse(run.stdout);
+      assert.deepEqual(docs.map((d) => d.kind), ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+      assert.deepEqual(docs.flatMap(schemaProblems), []);
+      const caBundle = Buffer.from(await readFile(join(dir, 'ca.crt'))).toString('base64');
+      for (const doc of docs) assert.equal(doc.webhooks[0]?.clientConfig.caBundle, caBundle);
+      assert.equal(byKind(docs, 'ValidatingWebhookConfiguration').webhooks[0]?.failurePolicy, mode === 'enforce' ? 'Fail' : 'Ignore');
+      assert.equal(byKind(docs, 'MutatingWebhookConfiguration').webhooks[0]?.failurePolicy, 'Ignore');
+
+      // deploy/ and the generator agree on everything but the caBundle: exemptions (matchConditions),
+      // rules, timeouts, policies, the Service and its paths.
+      const deployed = kustomizeBuild(`deploy/overlays/${mode}`) as Registration[];
+      for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+        assert.deepEqual(JSON.parse(JSON.stringify(withoutCaBundle(byKind(docs, kind)))), byKind(deployed, kind), kind);
+      }
+    });
+  }
+
+  test('--url: the apiserver calls URL/validate and URL/mutate', async (t) => {
+    const { dir } = await certDir(t);
+    const run = await runCli(['manifests', '--url', 'https://webhook.example.com:8443/', '--cert-dir', dir]);
+    assert.equal(run.code, 0, run.stderr);
+    const docs = parse(run.stdout);
+    assert.equal(byKind(docs, 'ValidatingWebhookConfiguration').webhooks[0]?.clientConfig.url, 'https://webhook.example.com:8443/validate');
+    assert.equal(byKind(docs, 'MutatingWebhookConfiguration').webhooks[0]?.clientConfig.url, 'https://webhook.example.com:8443/mutate');
+    assert.equal(byKind(docs, 'MutatingWebhookConfiguration').webhooks[0]?.clientConfig.service, undefined);
+    assert.deepEqual(docs.flatMap(schemaProblems), []);
+  });
+
+  test('without ca.crt, tls.crt is the caBundle, with a note on stderr; without either, exit 2 and what to do', async (t) => {
+    const dir = await tempDir(t);
+    const pems = await generateCertificates('endpoint-guard/endpoint-guard');
+    await writeFile(join(dir, 'tls.crt'), pems.cert);
+    const run = await runCli(['manifests', '--service', 'endpoint-guard/endpoint-guard', '--cert-dir', dir]);
+    assert.equal(run.code, 0);
+    assert.equal(parse(run.stdout)[0]?.webhooks[0]?.clientConfig.caBundle, Buffer.from(pems.cert).toString('base64'));
+    assert.match(run.stderr, /^endpoint-guard manifests: no .*ca\.crt: using .*tls\.crt as the caBundle, which only works while that certificate is self-signed/);
+
+    const empty = join(dir, 'empty');
+    await mkdir(empty);
+    const none = await runCli(['manifests', '--service', 'endpoint-guard/endpoint-guard', '--cert-dir', empty]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /neither .*ca\.crt nor .*tls\.crt exists: run 'endpoint-guard certs --out .*', or point --cert-dir at your certificates/);
+    await writeFile(join(empty, 'ca.crt'), 'not a certificate');
+    const bad = await runCli(['manifests', '--service', 'endpoint-guard/endpoint-guard', '--cert-dir', empty]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /ca\.crt is not a PEM certificate/);
+  });
+
+  test('usage errors say what to give', async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /give exactly one of --service NAMESPACE\/NAME and --url URL/],
+      [['--service', 'a/b', '--url', 'https://x'], /give exactly one of/],
+      [['--service', 'nope'], /--service "nope": must be NAMESPACE\/NAME/],
+      [['--url', 'http://x/'], /the apiserver only calls https:\/\/ URLs/],
+      [['--url', 'https://x/?q=1'], /without user, query or fragment/],
+      [['--service', 'a/b', '--mode', 'off'], /--mode must be complain or enforce, not "off"/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runCli(['manifests', ...args]);
+      assert.equal(run.code, 2, args.join(' '));
+      assert.match(run.stderr, message);
+      assert.match(run.stderr, /run 'endpoint-guard manifests --help'$/m);
+    }
+  });
+
+  test('--apply creates both, updates what changed (keeping others\' annotations), then leaves them unchanged', async (t) => {
+    const api = await startFakeApiserver(t);
+    const kubeconfig = await api.writeKubeconfig(await tempDir(t));
+    const { dir } = await certDir(t);
+    const apply = (mode: string) => runCli(['manifests', '--service', 'endpoint-guard/endpoint-guard', '--mode', mode, '--cert-dir', dir, '--apply', '--kubeconfig', kubeconfig]);
+
+    const created = await apply('complain');
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stdout, 'mutatingwebhookconfiguration/endpoint-guard created\nvalidatingwebhookconfiguration/endpoint-guard created\n');
+    assert.equal((api.get('validatingwebhookconfigurations', 'endpoint-guard') as unknown as Registration).webhooks[0]?.failurePolicy, 'Ignore');
+
+    // Someone else's annotation (cert-manager's CA injector) must survive an update.
+    const stored = api.get('validatingwebhookconfigurations', 'endpoint-guard') ?? assert.fail();
+    api.modify('validatingwebhookconfigurations', { ...stored, metadata: { ...stored.metadata, annotations: { 'example.com/keep': 'yes' } } });
+    const before = api.get('validatingwebhookconfigurations', 'endpoint-guard')?.metadata.resourceVersion;
+    api.requests.length = 0;
+    const updated = await apply('enforce');
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.equal(updated.stdout, 'mutatingwebhookconfiguration/endpoint-guard unchanged\nvalidatingwebhookconfiguration/endpoint-guard updated\n');
+    const validating = api.get('validatingwebhookconfigurations', 'endpoint-guard') as unknown as Registration;
+    assert.equal(validating.webhooks[0]?.failurePolicy, 'Fail');
+    assert.deepEqual((validating.metadata as { annotations?: unknown }).annotations, { 'example.com/keep': 'yes' });
+    assert.deepEqual(api.requests.map((r) => `${r.method} ${r.path}`), [
+      'GET /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/endpoint-guard',
+      'GET /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/endpoint-guard',
+      'PUT /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/endpoint-guard',
+    ]);
+    assert.notEqual(api.get('validatingwebhookconfigurations', 'endpoint-guard')?.metadata.resourceVersion, before);
+
+    api.requests.length = 0;
+    const again = await apply('enforce');
+    assert.equal(again.stdout, 'mutatingwebhookconfiguration/endpoint-guard unchanged\nvalidatingwebhookconfiguration/endpoint-guard unchanged\n');
+    assert.ok(api.requests.every((r) => r.method === 'GET'), 'nothing written when nothing changed');
+  });
+
+  test('--apply: a conflict, a refusal and an unreachable cluster are answered clearly', async (t) => {
+    const api = await startFakeApiserver(t);
+    const kubeconfig = await api.writeKubeconfig(await tempDir(t));
+    const { dir } = await certDir(t);
+    const apply = (mode: string) => runCli(['manifests', '--service', 'endpoint-guard/endpoint-guard', '--mode', mode, '--cert-dir', dir, '--apply', '--kubeconfig', kubeconfig]);
+    assert.equal((await apply('complain')).code, 0);
+
+    api.failNext('PUT', '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/', 409, 'Conflict',
+      'Operation cannot be fulfilled on validatingwebhookconfigurations.admissionregistration.k8s.io "endpoint-guard": the object has been modified; please apply your changes to the latest version and try again');
+    const conflict = await apply('enforce');
+    assert.equal(conflict.code, 1);
+    assert.equal(conflict.stderr, 'endpoint-guard manifests: validatingwebhookconfiguration/endpoint-guard changed while we updated it ' +
+      '(409 Conflict: someone else wrote it between our read and our write); nothing was overwritten: run the command again\n');
+
+    api.failNext('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/', 403, 'Forbidden', 'mutatingwebhookconfigurations.admissionregistration.k8s.io "endpoint-guard" is forbidden');
+    const forbidden = await apply('enforce');
+    assert.equal(forbidden.code, 1);
+    assert.match(forbidden.stderr, /not allowed to write mutatingwebhookconfiguration\/endpoint-guard \(403\): .*bind the ClusterRole endpoint-guard-manifests-apply/);
+
+    await api.close();
+    const down = await apply('enforce');
+    assert.equal(down.code, 2);
+    assert.match(down.stderr, /cannot reach the apiserver for mutatingwebhookconfiguration\/endpoint-guard: GET https:\/\/127\.0\.0\.1:\d+\/apis\/.* failed: .*check the kubeconfig's server/);
+  });
+});

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { envName, loadConfig } from '../src/config-load.ts';
 import { type Config, DEFAULT_EXEMPT_USERS, configSchema } from '../src/config.ts';
+import { AUDIT_RESOURCES } from '../src/cluster/audit.ts';
 import { DEFAULT_TIMEOUTS } from '../src/server/app.ts';
-import { secretName } from '../src/server/certs-command.ts';
+import { WEBHOOK_CONFIGURATION_NAME, secretName } from '../src/server/certs-command.ts';
 import { servingNames } from '../src/server/tls.ts';
 import { type Manifest, kustomizeBuild, schemaProblems } from './helpers/manifests.ts';
 
@@ -85,7 +86,7 @@ describe('deploy/ resolves as kustomize builds it and passes the Kubernetes sche
   });
 
   test('every object lives in the endpoint-guard namespace, or is cluster-wide', () => {
-    const clusterScoped = new Set(['Namespace', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
+    const clusterScoped = new Set(['Namespace', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'ClusterRole', 'ClusterRoleBinding']);
     for (const [, docs] of built) {
       for (const d of docs) assert.equal(d.metadata.namespace, clusterScoped.has(d.kind) ? undefined : 'endpoint-guard', `${d.kind}/${d.metadata.name}`);
     }
@@ -189,12 +190,11 @@ describe('the Deployment', () => {
     const namespace = one(docs, 'Namespace') as unknown as { metadata: { labels: Record<string, string> } };
     assert.equal(namespace.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
   });
-  test('gets no API token and no role: the server calls no Kubernetes API', () => {
+  test('runs as its own ServiceAccount, with no API token mounted', () => {
     assert.equal(pod.automountServiceAccountToken, false);
     const account = one(docs, 'ServiceAccount') as unknown as { metadata: { name: string }; automountServiceAccountToken: boolean };
     assert.equal(account.automountServiceAccountToken, false);
     assert.equal(pod.serviceAccountName, account.metadata.name);
-    for (const [, all] of built) assert.ok(!all.some((d) => /Role(Binding)?$/.test(d.kind)), 'no Role, ClusterRole or binding');
   });
   test('mounts the TLS Secret read-only where the server reads its certificate, readable by its group only', () => {
     const mount = container.volumeMounts.find((m) => m.mountPath === envOf(docs).ENDPOINT_GUARD_CERT_DIR);
@@ -228,6 +228,44 @@ describe('the Deployment', () => {
   });
   test('runs the serve command', () => {
     assert.deepEqual(container.args, ['serve']);
+  });
+});
+
+interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
+interface ClusterRole { metadata: { name: string }; rules: Rule[] }
+interface Binding { kind: string; metadata: { name: string }; roleRef: { apiGroup: string; kind: string; name: string }; subjects: { kind: string; name: string; namespace?: string }[] }
+/** Every (group, resource, verb, name) a role grants, as `group/resource verb [name]` strings. */
+const grants = (role: ClusterRole): string[] =>
+  role.rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.flatMap((v) =>
+    (r.resourceNames ?? ['*']).map((n) => `${g}/${res} ${v} ${n}`))))).sort();
+
+describe('RBAC', () => {
+  const docs = manifestsOf('complain');
+  const roles = docs.filter((d) => d.kind === 'ClusterRole') as unknown as ClusterRole[];
+  const bindings = docs.filter((d) => d.kind === 'ClusterRoleBinding' || d.kind === 'RoleBinding') as unknown as Binding[];
+  const role = (name: string): ClusterRole => roles.find((r) => r.metadata.name === name) ?? assert.fail(`no ClusterRole ${name}`);
+  const account = one(docs, 'ServiceAccount');
+
+  test('the webhook\'s ServiceAccount is bound to one role: get, list and watch on what it and audit read, nothing else', () => {
+    const bound = bindings.filter((b) => b.subjects.some((s) => s.kind === 'ServiceAccount' && s.name === account.metadata.name && s.namespace === account.metadata.namespace));
+    assert.deepEqual(bound.map((b) => [b.kind, b.roleRef.kind, b.roleRef.name]), [['ClusterRoleBinding', 'ClusterRole', 'endpoint-guard-read']]);
+    const read = role('endpoint-guard-read');
+    const expected = [['', 'namespaces'], ['', 'services'], ['', 'endpoints'], ['discovery.k8s.io', 'endpointslices']]
+      .flatMap(([group, resource]) => ['get', 'list', 'watch'].map((verb) => `${group}/${resource} ${verb} *`)).sort();
+    assert.deepEqual(grants(read), expected);
+    for (const resource of Object.keys(AUDIT_RESOURCES)) assert.ok(grants(read).some((g) => g.includes(`/${resource} list `)), `audit lists ${resource}`);
+  });
+
+  test('manifests --apply has a role of its own: get, create and update on the two registrations, by name where RBAC allows, bound to nobody', () => {
+    const apply = role('endpoint-guard-manifests-apply');
+    const kinds = ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'];
+    assert.deepEqual(grants(apply), kinds.flatMap((k) => [
+      `admissionregistration.k8s.io/${k} create *`,
+      `admissionregistration.k8s.io/${k} get ${WEBHOOK_CONFIGURATION_NAME}`,
+      `admissionregistration.k8s.io/${k} update ${WEBHOOK_CONFIGURATION_NAME}`,
+    ]).sort());
+    assert.deepEqual(bindings.filter((b) => b.roleRef.name === apply.metadata.name), [], 'an admin binds it to whoever runs --apply');
+    assert.deepEqual(roles.map((r) => r.metadata.name).sort(), ['endpoint-guard-manifests-apply', 'endpoint-guard-read']);
   });
 });
 

@@ -8,6 +8,7 @@ import * as admissionregistration from 'kubernetes-models/admissionregistration.
 import * as apps from 'kubernetes-models/apps/v1';
 import * as core from 'kubernetes-models/v1';
 import * as policy from 'kubernetes-models/policy/v1';
+import * as rbac from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import * as certManager from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import { kustomize } from './kustomize.ts';
 
@@ -34,6 +35,8 @@ const MODELS: Readonly<Record<string, ModelClass>> = {
   'v1/ConfigMap': core.ConfigMap,
   'apps/v1/Deployment': apps.Deployment,
   'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,
+  'rbac.authorization.k8s.io/v1/ClusterRole': rbac.ClusterRole,
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac.ClusterRoleBinding,
   'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': admissionregistration.ValidatingWebhookConfiguration,
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': admissionregistration.MutatingWebhookConfiguration,
   'cert-manager.io/v1/Certificate': certManager.Certificate,

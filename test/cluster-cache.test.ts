@@ -117,6 +117,17 @@ describe('serve with cluster access', { timeout: 60_000 }, () => {
     assert.match(started.ok ? '' : started.message, new RegExp(`^cannot load kubeconfig ${kubeconfig.replace(/[/.]/g, '\\$&')}: `));
   });
 
+  test('a list the RBAC forbids: the log says which permission is missing', async (t) => {
+    const api = await startFakeApiserver(t);
+    api.failNext('GET', '/api/v1/namespaces', 403, 'Forbidden', 'namespaces is forbidden: User "system:serviceaccount:endpoint-guard:endpoint-guard" cannot list resource "namespaces"', 1);
+    const kubeconfig = await api.writeKubeconfig(await tempDir(t));
+    const { logs } = await startTestServing(t, { kubeconfig }, {}, { clusterBackoffMs: 50 });
+    await eventually(() => logs.lines.some((l) => l.status === 403), 5_000, 'the 403 logged');
+    const line = logs.lines.find((l) => l.status === 403);
+    assert.equal(line?.fix, 'give this service account get, list and watch on namespaces (deploy/base has the ClusterRole)');
+    assert.match(String(line?.err), /cannot list resource "namespaces"/);
+  });
+
   test('stop() while a list is still running leaves no watch open behind it', async (t) => {
     const api = await startFakeApiserver(t);
     api.delayLists('namespaces', 300);

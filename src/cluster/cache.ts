@@ -39,7 +39,25 @@ interface Watched {
   healthy: boolean;
 }
 
+/** The HTTP status of a failed list (client-node's ApiException) or watch (statusCode), if any. */
+const statusOf = (err: unknown): unknown =>
+  (typeof err === 'object' && err !== null ? Reflect.get(err, 'code') ?? Reflect.get(err, 'statusCode') : undefined);
+
+/** The apiserver's own words when it sent a Status (client-node's ApiException keeps it in `body`). */
+function statusMessage(err: unknown): string | undefined {
+  const body = typeof err === 'object' && err !== null ? Reflect.get(err, 'body') : undefined;
+  try {
+    const status: unknown = typeof body === 'string' ? JSON.parse(body) : body;
+    const message = typeof status === 'object' && status !== null ? Reflect.get(status, 'message') : undefined;
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const messageOf = (err: unknown): string => {
+  const fromStatus = statusMessage(err);
+  if (fromStatus !== undefined) return fromStatus;
   if (err instanceof Error) return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
   if (typeof err === 'object' && err !== null && 'message' in err) return String(err.message);
   return String(err);
@@ -100,7 +118,10 @@ export function startClusterCache(options: ClusterCacheOptions): ClusterCache {
       state.healthy = false;
       events?.failed(resource);
       events?.synced(resource, false);
-      log.warn({ resource, err: messageOf(err), retryInMs: delay },
+      const status = statusOf(err);
+      const hint = status === 401 || status === 403
+        ? { fix: `give this service account get, list and watch on ${resource} (deploy/base has the ClusterRole)` } : {};
+      log.warn({ resource, err: messageOf(err), ...(typeof status === 'number' ? { status } : {}), ...hint, retryInMs: delay },
         `cannot ${state.listed ? 'watch' : 'list'} ${resource}: answering with the cluster-free rules until it is back`);
       const timer = setTimeout(() => {
         timers.delete(timer);

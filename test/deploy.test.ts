@@ -190,10 +190,10 @@ describe('the Deployment', () => {
     const namespace = one(docs, 'Namespace') as unknown as { metadata: { labels: Record<string, string> } };
     assert.equal(namespace.metadata.labels['pod-security.kubernetes.io/enforce'], 'restricted');
   });
-  test('runs as its own ServiceAccount, with no API token mounted', () => {
-    assert.equal(pod.automountServiceAccountToken, false);
+  test('runs as its own ServiceAccount, with the token serve needs to watch Namespaces and Services', () => {
+    assert.equal(pod.automountServiceAccountToken, true);
     const account = one(docs, 'ServiceAccount') as unknown as { metadata: { name: string }; automountServiceAccountToken: boolean };
-    assert.equal(account.automountServiceAccountToken, false);
+    assert.equal(account.automountServiceAccountToken, true);
     assert.equal(pod.serviceAccountName, account.metadata.name);
   });
   test('mounts the TLS Secret read-only where the server reads its certificate, readable by its group only', () => {

@@ -4,7 +4,7 @@
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { type ConfigFlags, loadConfig } from '../config-load.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io, commandArgs } from '../io.ts';
-import { objectLabel } from '../lint/run.ts';
+import { lintMessage, objectLabel } from '../lint/run.ts';
 import type { Judged } from '../policy.ts';
 import { catalogue } from '../rules/catalogue.ts';
 import { errorBody } from '../rules/finding.ts';
@@ -171,15 +171,10 @@ export function formatAuditText(report: AuditReport): string {
 }
 
 /** lint's wording: `path: message`, the rule's hint as the detail. */
-const findingMessage = (f: Judged): string => {
-  const body = errorBody(f, f.hint ?? f.detail);
-  return f.path.length === 0 ? body : `${formatPath(f.path)}: ${body}`;
-};
-
 function objectLines(o: AuditedObject): string[] {
   const label = objectLabel(o.object);
   return [
-    ...o.findings.map((f) => `${label}  ${f.severity === 'error' ? 'error  ' : 'warning'}  ${f.rule}  ${findingMessage(f)}`),
+    ...o.findings.map((f) => `${label}  ${f.severity === 'error' ? 'error  ' : 'warning'}  ${f.rule}  ${lintMessage(f)}`),
     ...o.ruleErrors.map((e) => `${label}  internal  the ${e.check} check failed: ${e.message}; this object was not fully checked: please report this endpoint-guard bug`),
   ];
 }
@@ -228,7 +223,7 @@ export function formatAuditJson(report: AuditReport): string {
     namespaceModes: report.namespaces.filter((n) => n.mode !== undefined || n.badMode !== undefined)
       .map((n) => ({ name: n.name, mode: n.mode ?? null, invalidLabel: n.badMode ?? null })),
     findings: report.objects.flatMap((o) => o.findings.map((f) => ({
-      object: o.object, rule: f.rule, severity: f.severity, source: catalogue[f.rule].source, path: formatPath(f.path), message: findingMessage(f),
+      object: o.object, rule: f.rule, severity: f.severity, source: catalogue[f.rule].source, path: formatPath(f.path), message: lintMessage(f),
     }))),
     rejected: report.objects.filter((o) => o.rejected).map((o) => o.object),
     ruleErrors: report.objects.flatMap((o) => o.ruleErrors.map((e) => ({ object: o.object, check: e.check, message: e.message }))),

@@ -5,6 +5,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_EXEMPT_USERS } from '../config.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../server/certs-command.ts';
 import { KubeError, kubeRequest } from './kube.ts';
+import { NAMESPACE_MODE_LABEL } from './view.ts';
 
 export const MANIFEST_MODES = ['complain', 'enforce'] as const;
 export type ManifestMode = (typeof MANIFEST_MODES)[number];
@@ -45,6 +46,8 @@ function webhook(name: string, target: Target, path: '/validate' | '/mutate', ca
     timeoutSeconds: WEBHOOK_TIMEOUT_SECONDS,
     matchPolicy: 'Equivalent',
     clientConfig: clientConfig(target, path, caBundle),
+    // A namespace labelled mode=off would only get an empty answer: the apiserver need not call.
+    namespaceSelector: { matchExpressions: [{ key: NAMESPACE_MODE_LABEL, operator: 'NotIn', values: ['off'] }] },
     rules: RULES,
     matchConditions: [notControlPlane()],
   };

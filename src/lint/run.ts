@@ -94,7 +94,8 @@ export function lintManifest(m: Manifest, s: LintSettings): ObjectReport {
 }
 
 /** The apiserver's form with the rule's hint as the detail: the exact upstream text is often a paragraph. */
-function lintMessage(f: Finding): string {
+/** A finding as lint and audit print it: the path, then the apiserver-style body. */
+export function lintMessage(f: Finding): string {
   const body = errorBody(f, f.hint ?? f.detail);
   return f.path.length === 0 ? body : `${formatPath(f.path)}: ${body}`;
 }

@@ -79,6 +79,25 @@ describe('serve with cluster access', { timeout: 60_000 }, () => {
     assert.equal(valueOf(samples, 'endpoint_guard_cluster_cache_synced', { resource: 'services' }), 1);
   });
 
+  test('a dropped watch and a 410 Gone on resume: the cache relists and goes on following the cluster', async (t) => {
+    const { api, review, readyz } = await startWithCluster(t);
+    await eventually(async () => (await readyz()).status === 200, 10_000, 'sync');
+    await eventually(() => api.openWatches() === 2, 5_000, 'both watches open');
+    const warned = async (namespace: string) => ((await review(sliceReview(namespace))).warnings ?? []).some((w) => w.startsWith('service-exists: '));
+    const lists = () => api.requestsFor('services').filter((r) => r.query.watch === undefined).length;
+    const listsBefore = lists();
+
+    api.dropWatches();
+    api.add('services', webService('shop')); // while no watch is open: the resumed watch replays it
+    await eventually(async () => !(await warned('shop')), 10_000, 'the Service added while the watch was down');
+
+    api.compact();
+    api.dropWatches();
+    await eventually(() => lists() === listsBefore + 1, 10_000, 'a relist after 410 Gone');
+    api.add('services', webService('books'));
+    await eventually(async () => !(await warned('books')), 10_000, 'events after the relist');
+  });
+
   test('a failing Service list: reviews are answered with the cluster-free rules, logged, counted and retried', async (t) => {
     const api = await startFakeApiserver(t);
     api.failNext('GET', '/api/v1/services', 500, 'InternalError', 'etcd is having a bad day', 3);

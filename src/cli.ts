@@ -33,7 +33,7 @@ interface Command {
 
 const serve: Command = {
   summary: 'run the admission webhook over HTTPS',
-  usage: `${PROGRAM} serve [--port N] [--host H] [--mode ${MODES.join('|')}] [--cert-dir DIR] [--config FILE] [--kubernetes-version V] [--log-level L] [--metrics-port N]`,
+  usage: `${PROGRAM} serve [--port N] [--host H] [--mode ${MODES.join('|')}] [--cert-dir DIR] [--config FILE] [--kubernetes-version V] [--log-level L] [--metrics-port N] [--client-ca FILE]`,
   help: [
     '  --port N                  port to listen on (default 8443)',
     '  --host H                  address to bind (default 127.0.0.1; 0.0.0.0 in a Pod)',
@@ -43,6 +43,7 @@ const serve: Command = {
     '  --kubernetes-version V    the apiserver release whose rules apply, 1.24 to 1.36 (default 1.36)',
     '  --log-level L             fatal, error, warn, info, debug, trace or silent (default info)',
     '  --metrics-port N          plain-HTTP port of GET /metrics, on the same host (default 9090)',
+    '  --client-ca FILE          require client certificates signed by this CA (the apiserver\'s; default: none)',
     'Every setting can also come from ENDPOINT_GUARD_<SETTING> (e.g. ENDPOINT_GUARD_MODE); flags win over the',
     'environment, which wins over the config file.',
   ].join('\n'),

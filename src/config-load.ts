@@ -18,6 +18,7 @@ export const CONFIG_FLAGS = [
   ['kubernetes-version', 'kubernetesVersion'],
   ['log-level', 'logLevel'],
   ['metrics-port', 'metricsPort'],
+  ['client-ca', 'clientCa'],
 ] as const satisfies readonly (readonly [string, ConfigKey])[];
 export type ConfigFlag = (typeof CONFIG_FLAGS)[number][0];
 
@@ -33,6 +34,7 @@ const ENV_KEYS = [
   'maxWarnings', 'maxBodyBytes', 'onRuleError', 'logLevel', 'exemptUsers',
   'fixManagedBy', 'managedByValue', 'fixIPv6', 'fixDuplicates',
   'metrics', 'metricsPort', 'endpointsWritersTopN', 'certReloadSeconds', 'shutdownDelaySeconds',
+  'clientCa',
 ] as const satisfies readonly ConfigKey[];
 
 // A word starts at an upper-case letter after a lower-case one or a digit, so an acronym stays one
@@ -112,7 +114,8 @@ function readConfigFile(path: string, readFile: (path: string) => string): FileR
   return { ok: true, values };
 }
 
-function fsReason(err: unknown): string {
+/** Why a file could not be read, in a few words (no such file, permission denied...). */
+export function fsReason(err: unknown): string {
   const code = isRecord(err) && typeof err.code === 'string' ? err.code : undefined;
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';

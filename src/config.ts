@@ -41,6 +41,8 @@ export const configSchema = z.strictObject({
   maxBodyBytes: z.coerce.number().int().min(1024).default(DEFAULT_MAX_BODY_BYTES),
   /** In enforce mode, what a request gets when a rule throws: allowed (fail open) or denied. */
   onRuleError: z.enum(['allow', 'deny']).default('allow'),
+  /** PEM CA(s); when set, clients must present a certificate it signed (the apiserver can, see README). */
+  clientCa: z.string().min(1).optional(),
   /** /mutate: give slices without endpointslice.kubernetes.io/managed-by this value. */
   fixManagedBy: flag.default(true),
   managedByValue: z.string()

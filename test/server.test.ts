@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect as connectTcp, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -343,6 +343,20 @@ describe('development certificates', { timeout: 60_000 }, () => {
     const result = await ensureDevCertificates(dir, SERVICE, captureLog().log);
     assert.ok(!result.ok);
     assert.match(result.message, /tls\.crt is not a PEM certificate/);
+  });
+
+  test('refuses a key file any user can read, naming it and what to run, and accepts one its group can read', async (t) => {
+    const dir = await tempDir(t);
+    await writeFile(join(dir, CERT_FILE), tls.cert);
+    await writeFile(join(dir, KEY_FILE), tls.key);
+    const key = join(dir, KEY_FILE);
+    await chmod(key, 0o644); // a Secret volume's default mode
+    const refused = await ensureDevCertificates(dir, SERVICE, captureLog().log);
+    assert.ok(!refused.ok);
+    assert.equal(refused.message, `${key} is a private key that any user can read or write (mode 0644): run chmod 600 ${key}, ` +
+      "or for a Kubernetes Secret volume set defaultMode: 0440 with the Pod's securityContext.fsGroup (as deploy/ does)");
+    await chmod(key, 0o440); // deploy/'s Secret volume: defaultMode 0440, group fsGroup
+    assert.ok((await ensureDevCertificates(dir, SERVICE, captureLog().log)).ok);
   });
 
   test('refuses a key that does not belong to the certificate', async (t) => {

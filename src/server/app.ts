@@ -11,6 +11,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { listen } from './listen.ts';
 import type { Route, WebhookMetrics } from './metrics.ts';
+import { type ServerTlsMaterial, tlsServerOptions } from './tls.ts';
 
 export interface ServerTimeouts {
   /** Time to complete the TLS handshake. */
@@ -53,7 +54,7 @@ export const DEFAULT_TIMEOUTS: ServerTimeouts = {
 export interface WebhookServerOptions {
   readonly config: Config;
   readonly log: Logger;
-  readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  readonly tls: ServerTlsMaterial;
   readonly timeouts?: Partial<ServerTimeouts>;
   /** The review functions of /validate and /mutate; tests substitute ones that throw. */
   readonly review?: (input: unknown, config: Config) => ReviewOutcome;
@@ -165,8 +166,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
 
   const server = createServer(
     {
-      cert: options.tls.cert,
-      key: options.tls.key,
+      ...tlsServerOptions(options.tls),
       handshakeTimeout: timeouts.handshakeMs,
       headersTimeout: timeouts.headersMs,
       requestTimeout: timeouts.requestMs,
@@ -233,7 +233,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   };
 
   const setCertificate: WebhookServer['setCertificate'] = (pair) => {
-    server.setSecureContext({ cert: pair.cert, key: pair.key });
+    server.setSecureContext(tlsServerOptions({ ...options.tls, cert: pair.cert, key: pair.key }));
   };
 
   return { url, port, setCertificate, close };

@@ -81,7 +81,8 @@ export const patched = (uid: string, ops: readonly Operation[], warnings: string
 export const deny = (uid: string, message: string, warnings: string[] = []): AdmissionResponse =>
   ({ uid, allowed: false, status: { code: 403, reason: 'Forbidden', message }, ...withWarnings(warnings) });
 const REASONS: Readonly<Record<number, string>> = {
-  400: 'BadRequest', 404: 'NotFound', 405: 'MethodNotAllowed', 413: 'RequestEntityTooLarge', 500: 'InternalError',
+  400: 'BadRequest', 404: 'NotFound', 405: 'MethodNotAllowed', 408: 'Timeout', 413: 'RequestEntityTooLarge',
+  431: 'BadRequest', 500: 'InternalError',
 };
 export const errored = (uid: string, code: number, message: string): AdmissionResponse =>
   ({ uid, allowed: false, status: { code, reason: REASONS[code] ?? 'InternalError', message } });

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { type Config, configSchema } from './config.ts';
+import { type Config, configSchema, loadedConfigSchema } from './config.ts';
 import { ruleIds } from './rules/catalogue.ts';
 
 type ConfigKey = keyof Config;
@@ -34,7 +34,8 @@ const ENV_KEYS = [
   'maxWarnings', 'maxBodyBytes', 'onRuleError', 'logLevel', 'exemptUsers',
   'fixManagedBy', 'managedByValue', 'fixIPv6', 'fixDuplicates',
   'metrics', 'metricsPort', 'endpointsWritersTopN', 'certReloadSeconds', 'shutdownDelaySeconds',
-  'clientCa',
+  'maxJsonDepth', 'maxConnections', 'handshakeTimeoutSeconds', 'headersTimeoutSeconds',
+  'requestTimeoutSeconds', 'keepAliveTimeoutSeconds', 'clientCa',
 ] as const satisfies readonly ConfigKey[];
 
 // A word starts at an upper-case letter after a lower-case one or a digit, so an acronym stays one
@@ -88,7 +89,7 @@ export function loadConfig({ flags, env, readFile = readUtf8 }: LoadConfigInput)
     source.set(key, `--${flag}`);
   }
 
-  const parsed = configSchema.safeParse(merged);
+  const parsed = loadedConfigSchema.safeParse(merged);
   if (parsed.success) return { ok: true, config: parsed.data };
   return { ok: false, message: parsed.error.issues.map((issue) => describeIssue(issue, source)).join('; ') };
 }

@@ -13,6 +13,7 @@ import { ensureDevCertificates, generateCertificates } from '../src/server/tls.t
 import { readAdmissionFixture } from './helpers/fixtures.ts';
 import { httpsRequest, replyJson } from './helpers/https.ts';
 import { captureLog } from './helpers/log.ts';
+import { scrape, valueOf } from './helpers/prometheus.ts';
 import { startTestServing } from './helpers/serving.ts';
 import { tempDir } from './helpers/temp.ts';
 
@@ -78,6 +79,9 @@ describe('client certificates (clientCa)', { timeout: 60_000 }, () => {
   test('a client without a certificate is refused in the handshake', async (t) => {
     const { s } = await startWithClientCa(t);
     await assert.rejects(post(s.serving.url, s.ca), (err: Error) => !/got no answer/.test(err.message));
+    const { samples } = await scrape(`${s.serving.metricsUrl}`);
+    assert.equal(valueOf(samples, 'endpoint_guard_connections_dropped_total', { reason: 'tls-error' }), 1);
+    assert.equal(valueOf(samples, 'endpoint_guard_connections_dropped_total', { reason: 'bad-http' }), 0);
   });
 
   test('a client certificate signed by another CA is refused in the handshake', async (t) => {

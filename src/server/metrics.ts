@@ -4,6 +4,7 @@
 // metrics and the log line always tell the same story and the rules know nothing about either.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReviewLog } from '../admission.ts';
+import { DROP_REASONS, type DropReason } from './limits.ts';
 
 export type Route = 'validate' | 'mutate';
 
@@ -29,6 +30,8 @@ export interface WebhookMetrics {
   certificateInUse(notAfter: Date): void;
   /** Changed certificate files were seen: loaded, or rejected (the previous certificate stays). */
   certificateReloaded(result: 'loaded' | 'rejected'): void;
+  /** A connection closed by a limit (maxConnections, a timeout) or refused (bad HTTP, a failed TLS handshake). */
+  connectionDropped(reason: DropReason): void;
 }
 
 export interface MetricsOptions {
@@ -96,6 +99,14 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
   certificateReloads.inc({ result: 'loaded' }, 0);
   certificateReloads.inc({ result: 'rejected' }, 0);
 
+  const dropped = new Counter({
+    name: 'endpoint_guard_connections_dropped_total',
+    help: 'Connections closed before they were served, by reason: max-connections, handshake-timeout, tls-error, request-timeout (a slow client), bad-http.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  for (const reason of DROP_REASONS) dropped.inc({ reason }, 0);
+
   const writerLabel = boundedLabel(options.endpointsWritersTopN, OTHER_WRITERS);
 
   return {
@@ -124,6 +135,9 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
     },
     certificateReloaded(result) {
       certificateReloads.inc({ result });
+    },
+    connectionDropped(reason) {
+      dropped.inc({ reason });
     },
   };
 }

@@ -87,7 +87,7 @@ const REASONS: Readonly<Record<number, string>> = {
 export const errored = (uid: string, code: number, message: string): AdmissionResponse =>
   ({ uid, allowed: false, status: { code, reason: REASONS[code] ?? 'InternalError', message } });
 
-const envelope = (apiVersion: string, response: AdmissionResponse) => ({ apiVersion, kind: 'AdmissionReview', response });
+export const envelope = (apiVersion: string, response: AdmissionResponse) => ({ apiVersion, kind: 'AdmissionReview', response });
 /** The JSON body for a request that never became a review (bad HTTP, too large, no such route). */
 export const errorReview = (code: number, message: string) => envelope(ADMISSION_VERSIONS[0], errored('', code, message));
 
@@ -103,7 +103,7 @@ function settingsOf(config: Config): Settings {
   return s;
 }
 
-const field = (o: unknown, key: string): unknown => (typeof o === 'object' && o !== null ? Reflect.get(o, key) : undefined);
+export const field = (o: unknown, key: string): unknown => (typeof o === 'object' && o !== null ? Reflect.get(o, key) : undefined);
 
 /** The clearest single sentence about why a body is not a usable AdmissionReview. */
 function badReviewMessage(input: unknown, error: z.ZodError): string {

@@ -34,7 +34,7 @@ const ENV_KEYS = [
   'maxWarnings', 'maxBodyBytes', 'onRuleError', 'logLevel', 'exemptUsers',
   'fixManagedBy', 'managedByValue', 'fixIPv6', 'fixDuplicates',
   'metrics', 'metricsPort', 'endpointsWritersTopN', 'certReloadSeconds', 'shutdownDelaySeconds',
-  'maxJsonDepth', 'maxConnections', 'handshakeTimeoutSeconds', 'headersTimeoutSeconds',
+  'reviewBudgetMs', 'maxJsonDepth', 'maxConnections', 'handshakeTimeoutSeconds', 'headersTimeoutSeconds',
   'requestTimeoutSeconds', 'keepAliveTimeoutSeconds', 'clientCa',
 ] as const satisfies readonly ConfigKey[];
 

@@ -39,8 +39,16 @@ export const configSchema = z.strictObject({
   exemptUsers: z.array(z.string().min(1)).default(DEFAULT_EXEMPT_USERS),
   maxWarnings: z.coerce.number().int().min(1).max(100).default(10),
   maxBodyBytes: z.coerce.number().int().min(1024).default(DEFAULT_MAX_BODY_BYTES),
-  /** In enforce mode, what a request gets when a rule throws: allowed (fail open) or denied. */
+  /**
+   * In enforce mode, what a request gets when its review fails: a rule or the review throws, or
+   * the review overran reviewBudgetMs. Allowed (fail open) or denied.
+   */
   onRuleError: z.enum(['allow', 'deny']).default('allow'),
+  /**
+   * A review taking longer is answered per onRuleError instead of by its result. Reviews are
+   * synchronous and cannot be interrupted: the body size and depth limits are what bound them.
+   */
+  reviewBudgetMs: z.coerce.number().int().min(1).max(30_000).default(1000),
   /** Bodies nesting arrays and objects deeper than this get 400; an AdmissionReview needs about 10. */
   maxJsonDepth: z.coerce.number().int().min(10).max(1000).default(100),
   /** TCP connections open at once; more are closed as they arrive. The apiservers open a few dozen. */

@@ -107,7 +107,7 @@ describe('loadConfig', () => {
 
   test('reads the limits and --client-ca, with their defaults', () => {
     const limits = [
-      ['maxJsonDepth', 100, '40', 40], ['maxConnections', 1000, '64', 64],
+      ['reviewBudgetMs', 1000, '250', 250], ['maxJsonDepth', 100, '40', 40], ['maxConnections', 1000, '64', 64],
       ['handshakeTimeoutSeconds', 5, '2', 2], ['headersTimeoutSeconds', 5, '1.5', 1.5], ['requestTimeoutSeconds', 10, '30', 30],
       ['keepAliveTimeoutSeconds', 120, '100', 100],
     ] as const;

@@ -1,14 +1,21 @@
-// The limits of issue 8 over real HTTPS: nesting depth, maxConnections and the timeouts as
-// settings, each answered as documented and counted in the metrics.
+// The limits of issue 8 over real HTTPS: nesting depth, the review budget, maxConnections and the
+// timeouts as settings, each answered as documented and counted in the metrics.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect as connectTcp } from 'node:net';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
+import { type ReviewOutcome, reviewAdmission } from '../src/admission.ts';
+import { type Config, configSchema } from '../src/config.ts';
+import { createWebhookServer } from '../src/server/app.ts';
 import { nestingProblem } from '../src/server/limits.ts';
+import { createMetrics } from '../src/server/metrics.ts';
+import { ensureDevCertificates } from '../src/server/tls.ts';
 import { readAdmissionFixture } from './helpers/fixtures.ts';
-import { type Reply, rawTls, replyJson } from './helpers/https.ts';
-import { scrape, valueOf } from './helpers/prometheus.ts';
+import { type Reply, httpsRequest, rawTls, replyJson } from './helpers/https.ts';
+import { captureLog } from './helpers/log.ts';
+import { parseMetrics, scrape, valueOf } from './helpers/prometheus.ts';
 import { startTestServing } from './helpers/serving.ts';
+import { tempDir } from './helpers/temp.ts';
 
 const FIXTURE = readAdmissionFixture('create-endpointslice-v1.json');
 const UID = (FIXTURE.request as { uid: string }).uid;
@@ -102,5 +109,55 @@ describe('limits over HTTPS', { timeout: 60_000 }, () => {
       });
     }
     assert.equal(reply?.status, 200);
+  });
+});
+
+describe('review budget', { timeout: 60_000 }, () => {
+  /** A review that is correct but slow: the real one after a busy wait of `ms`. */
+  const slowReview = (ms: number) => (input: unknown, config: Config): ReviewOutcome => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) { /* a rule stuck in a loop */ }
+    return reviewAdmission(input, config);
+  };
+
+  async function start(t: TestContext, settings: Partial<Config>) {
+    const certDir = await tempDir(t);
+    const tls = await ensureDevCertificates(certDir, 'endpoint-guard/endpoint-guard', captureLog().log);
+    if (!tls.ok) throw new Error(tls.message);
+    const config: Config = { ...configSchema.parse({}), ...settings, host: '127.0.0.1', port: 0 };
+    const metrics = createMetrics({ endpointsWritersTopN: 5, processMetrics: false });
+    const logs = captureLog();
+    const server = await createWebhookServer({ config, log: logs.log, tls, metrics, review: slowReview(30) });
+    t.after(() => server.close());
+    const post = () => httpsRequest(`${server.url}/validate`, {
+      ca: tls.ca ?? '', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(FIXTURE),
+    });
+    const failures = async () => valueOf(parseMetrics(await metrics.registry.metrics()), 'endpoint_guard_review_failures_total', { route: 'validate', reason: 'over-budget' });
+    return { post, failures, logs };
+  }
+
+  test('a review over reviewBudgetMs is allowed by default, logged and counted', async (t) => {
+    const s = await start(t, { mode: 'enforce', reviewBudgetMs: 5 });
+    const reply = await s.post();
+    assert.equal(reply.status, 200);
+    assert.deepEqual(replyJson(reply), { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: UID, allowed: true } });
+    assert.equal(await s.failures(), 1);
+    const line = s.logs.lines.find((l) => l.msg === 'review took longer than reviewBudgetMs; answered as onRuleError says');
+    assert.partialDeepStrictEqual(line, { uid: UID, reviewBudgetMs: 5 });
+  });
+
+  test('a review over reviewBudgetMs is denied in enforce mode with onRuleError deny', async (t) => {
+    const s = await start(t, { mode: 'enforce', onRuleError: 'deny', reviewBudgetMs: 5 });
+    const body = replyJson(await s.post());
+    assert.partialDeepStrictEqual(body, { response: { uid: UID, allowed: false, status: { code: 403 } } });
+    assert.match(JSON.stringify(body), /could not check this object \(review took \d+ ms, over reviewBudgetMs; see its logs\)/);
+    assert.equal(await s.failures(), 1);
+  });
+
+  test('a review within its budget keeps its own answer', async (t) => {
+    const s = await start(t, { mode: 'enforce', onRuleError: 'deny', reviewBudgetMs: 10_000 });
+    const reply = replyJson(await s.post());
+    assert.deepEqual(reply, reviewAdmission(FIXTURE, { ...configSchema.parse({}), mode: 'enforce', onRuleError: 'deny' }).body);
+    assert.equal(await s.failures(), 0);
   });
 });

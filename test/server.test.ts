@@ -195,16 +195,25 @@ describe('webhook server', { timeout: 60_000 }, () => {
     assert.equal((await s.post([chunked.subarray(0, 1000), chunked.subarray(1000)])).status, 200);
   });
 
-  test('turns an exception in the review function into a 500 JSON answer and a log line', async (t) => {
-    const s = await start(t, {
-      review: () => {
-        throw new Error('rule exploded');
-      },
-    });
-    assertErrorReview(await s.post(fixture), 500, /internal error: rule exploded/);
-    const errors = s.logs.lines.filter((l) => l.msg === 'request failed');
+  test('answers a review function that throws as onRuleError says, for the same uid, with a log line', async (t) => {
+    const explode = () => {
+      throw new Error('rule exploded');
+    };
+    const allowing = await start(t, { review: explode });
+    const allowed = await allowing.post(fixture);
+    assert.equal(allowed.status, 200);
+    assert.partialDeepStrictEqual(replyJson(allowed), { response: { uid: fixtureUid(), allowed: true } });
+    const errors = allowing.logs.lines.filter((l) => l.msg === 'review threw; answered as onRuleError says');
     assert.equal(errors.length, 1);
-    await assertHealthy(s);
+    assert.match(JSON.stringify(errors[0]), /rule exploded/);
+
+    const denying = await start(t, { review: explode, config: { mode: 'enforce', onRuleError: 'deny' } });
+    const denied = await denying.post(fixture);
+    assert.equal(denied.status, 200);
+    assert.partialDeepStrictEqual(replyJson(denied), {
+      response: { uid: fixtureUid(), allowed: false, status: { code: 403, message: 'endpoint-guard could not check this object (internal error; see its logs) and is set to deny then' } },
+    });
+    await assertHealthy(denying);
   });
 
   test('answers an unknown route with 404 JSON and a GET on /validate with 405', async (t) => {

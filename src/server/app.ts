@@ -12,6 +12,7 @@ import type { Logger } from '../log.ts';
 import { guardConnections, nestingProblem, timeoutsFromConfig } from './limits.ts';
 import { listen } from './listen.ts';
 import type { Route, WebhookMetrics } from './metrics.ts';
+import { guardReview } from './review-guard.ts';
 import { type ServerTlsMaterial, tlsServerOptions } from './tls.ts';
 
 export interface ServerTimeouts {
@@ -134,8 +135,8 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     if (log.isLevelEnabled('debug')) log.info({ ...fields, request: parsed }, 'review');
     else log.info(fields, 'review');
   };
-  app.post('/validate', admissionRoute('validate', options.review ?? reviewAdmission));
-  app.post('/mutate', admissionRoute('mutate', options.mutate ?? reviewMutation));
+  app.post('/validate', admissionRoute('validate', guardReview('validate', options.review ?? reviewAdmission, log, options.metrics)));
+  app.post('/mutate', admissionRoute('mutate', guardReview('mutate', options.mutate ?? reviewMutation, log, options.metrics)));
 
   app.all(['/validate', '/mutate'], (req, res) => {
     res.setHeader('Allow', 'POST');

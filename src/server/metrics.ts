@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReviewLog } from '../admission.ts';
 import { DROP_REASONS, type DropReason } from './limits.ts';
+import { REVIEW_FAILURES, type ReviewFailure } from './review-guard.ts';
 
 export type Route = 'validate' | 'mutate';
 
@@ -32,6 +33,8 @@ export interface WebhookMetrics {
   certificateReloaded(result: 'loaded' | 'rejected'): void;
   /** A connection closed by a limit (maxConnections, a timeout) or refused (bad HTTP, a failed TLS handshake). */
   connectionDropped(reason: DropReason): void;
+  /** A review that threw or overran reviewBudgetMs, answered as onRuleError says. */
+  reviewFailed(route: Route, failure: ReviewFailure): void;
 }
 
 export interface MetricsOptions {
@@ -106,6 +109,13 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
     registers,
   });
   for (const reason of DROP_REASONS) dropped.inc({ reason }, 0);
+  const reviewFailures = new Counter({
+    name: 'endpoint_guard_review_failures_total',
+    help: 'Reviews that threw (error) or took longer than reviewBudgetMs (over-budget), answered as onRuleError says.',
+    labelNames: ['route', 'reason'] as const,
+    registers,
+  });
+  for (const route of ['validate', 'mutate'] as const) for (const reason of REVIEW_FAILURES) reviewFailures.inc({ route, reason }, 0);
 
   const writerLabel = boundedLabel(options.endpointsWritersTopN, OTHER_WRITERS);
 
@@ -138,6 +148,9 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
     },
     connectionDropped(reason) {
       dropped.inc({ reason });
+    },
+    reviewFailed(route, failure) {
+      reviewFailures.inc({ route, reason: failure });
     },
   };
 }

@@ -85,12 +85,13 @@ export const patched = (uid: string, ops: readonly Operation[], warnings: string
 export const deny = (uid: string, message: string, warnings: string[] = []): AdmissionResponse =>
   ({ uid, allowed: false, status: { code: 403, reason: 'Forbidden', message }, ...withWarnings(warnings) });
 const REASONS: Readonly<Record<number, string>> = {
-  400: 'BadRequest', 404: 'NotFound', 405: 'MethodNotAllowed', 413: 'RequestEntityTooLarge', 500: 'InternalError',
+  400: 'BadRequest', 404: 'NotFound', 405: 'MethodNotAllowed', 408: 'Timeout', 413: 'RequestEntityTooLarge',
+  431: 'BadRequest', 500: 'InternalError',
 };
 export const errored = (uid: string, code: number, message: string): AdmissionResponse =>
   ({ uid, allowed: false, status: { code, reason: REASONS[code] ?? 'InternalError', message } });
 
-const envelope = (apiVersion: string, response: AdmissionResponse) => ({ apiVersion, kind: 'AdmissionReview', response });
+export const envelope = (apiVersion: string, response: AdmissionResponse) => ({ apiVersion, kind: 'AdmissionReview', response });
 /** The JSON body for a request that never became a review (bad HTTP, too large, no such route). */
 export const errorReview = (code: number, message: string) => envelope(ADMISSION_VERSIONS[0], errored('', code, message));
 
@@ -106,7 +107,7 @@ function settingsOf(config: Config): Settings {
   return s;
 }
 
-const field = (o: unknown, key: string): unknown => (typeof o === 'object' && o !== null ? Reflect.get(o, key) : undefined);
+export const field = (o: unknown, key: string): unknown => (typeof o === 'object' && o !== null ? Reflect.get(o, key) : undefined);
 
 /** The clearest single sentence about why a body is not a usable AdmissionReview. */
 function badReviewMessage(input: unknown, error: z.ZodError): string {

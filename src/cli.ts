@@ -35,7 +35,7 @@ interface Command {
 
 const serve: Command = {
   summary: 'run the admission webhook over HTTPS',
-  usage: `${PROGRAM} serve [--port N] [--host H] [--mode ${MODES.join('|')}] [--cert-dir DIR] [--config FILE] [--kubernetes-version V] [--log-level L] [--metrics-port N] [--kubeconfig FILE]`,
+  usage: `${PROGRAM} serve [--port N] [--host H] [--mode ${MODES.join('|')}] [--cert-dir DIR] [--config FILE] [--kubernetes-version V] [--log-level L] [--metrics-port N] [--kubeconfig FILE] [--client-ca FILE]`,
   help: [
     '  --port N                  port to listen on (default 8443)',
     '  --host H                  address to bind (default 127.0.0.1; 0.0.0.0 in a Pod)',
@@ -47,6 +47,7 @@ const serve: Command = {
     '  --metrics-port N          plain-HTTP port of GET /metrics, on the same host (default 9090)',
     '  --kubeconfig FILE         watch this cluster\'s Namespaces and Services (default: the Pod\'s service account in a',
     '                            cluster, no cluster outside one)',
+    '  --client-ca FILE          require client certificates signed by this CA (the apiserver\'s; default: none)',
     'Every setting can also come from ENDPOINT_GUARD_<SETTING> (e.g. ENDPOINT_GUARD_MODE); flags win over the',
     'environment, which wins over the config file.',
   ].join('\n'),

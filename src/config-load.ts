@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { type Config, configSchema } from './config.ts';
+import { type Config, configSchema, loadedConfigSchema } from './config.ts';
 import { ruleIds } from './rules/catalogue.ts';
 
 type ConfigKey = keyof Config;
@@ -19,6 +19,7 @@ export const CONFIG_FLAGS = [
   ['log-level', 'logLevel'],
   ['metrics-port', 'metricsPort'],
   ['kubeconfig', 'kubeconfig'],
+  ['client-ca', 'clientCa'],
 ] as const satisfies readonly (readonly [string, ConfigKey])[];
 export type ConfigFlag = (typeof CONFIG_FLAGS)[number][0];
 
@@ -35,6 +36,8 @@ const ENV_KEYS = [
   'fixManagedBy', 'managedByValue', 'fixIPv6', 'fixDuplicates',
   'metrics', 'metricsPort', 'endpointsWritersTopN', 'certReloadSeconds', 'shutdownDelaySeconds',
   'kubeconfig',
+  'reviewBudgetMs', 'maxJsonDepth', 'maxConnections', 'handshakeTimeoutSeconds', 'headersTimeoutSeconds',
+  'requestTimeoutSeconds', 'keepAliveTimeoutSeconds', 'clientCa',
 ] as const satisfies readonly ConfigKey[];
 
 // A word starts at an upper-case letter after a lower-case one or a digit, so an acronym stays one
@@ -88,7 +91,7 @@ export function loadConfig({ flags, env, readFile = readUtf8 }: LoadConfigInput)
     source.set(key, `--${flag}`);
   }
 
-  const parsed = configSchema.safeParse(merged);
+  const parsed = loadedConfigSchema.safeParse(merged);
   if (parsed.success) return { ok: true, config: parsed.data };
   return { ok: false, message: parsed.error.issues.map((issue) => describeIssue(issue, source)).join('; ') };
 }
@@ -114,7 +117,8 @@ function readConfigFile(path: string, readFile: (path: string) => string): FileR
   return { ok: true, values };
 }
 
-function fsReason(err: unknown): string {
+/** Why a file could not be read, in a few words (no such file, permission denied...). */
+export function fsReason(err: unknown): string {
   const code = isRecord(err) && typeof err.code === 'string' ? err.code : undefined;
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';

@@ -39,8 +39,38 @@ export const configSchema = z.strictObject({
   exemptUsers: z.array(z.string().min(1)).default(DEFAULT_EXEMPT_USERS),
   maxWarnings: z.coerce.number().int().min(1).max(100).default(10),
   maxBodyBytes: z.coerce.number().int().min(1024).default(DEFAULT_MAX_BODY_BYTES),
-  /** In enforce mode, what a request gets when a rule throws: allowed (fail open) or denied. */
+  /**
+   * In enforce mode, what a request gets when its review fails: a rule or the review throws, or
+   * the review overran reviewBudgetMs. Allowed (fail open) or denied.
+   */
   onRuleError: z.enum(['allow', 'deny']).default('allow'),
+  /**
+   * A review taking longer is answered per onRuleError instead of by its result. Reviews are
+   * synchronous and cannot be interrupted: the body size and depth limits are what bound them.
+   */
+  reviewBudgetMs: z.coerce.number().int().min(1).max(30_000).default(1000),
+  /** Bodies nesting arrays and objects deeper than this get 400; an AdmissionReview needs about 10. */
+  maxJsonDepth: z.coerce.number().int().min(10).max(1000).default(100),
+  /** TCP connections open at once; more are closed as they arrive. The apiservers open a few dozen. */
+  maxConnections: z.coerce.number().int().min(1).max(100_000).default(1000),
+  // The apiserver waits timeoutSeconds for a webhook (10 s by default, 30 s at most), and a review
+  // takes milliseconds, so a request still arriving after 10 s is from a slow or hostile client:
+  // dropping it frees the connection and costs the apiserver nothing it was still waiting for.
+  // Headers get half of that. The keep-alive time is the other way round: Go's http.Transport (the
+  // apiserver's client) drops idle connections after 90 s, and the apiserver does not retry a POST
+  // whose connection we closed just as it was reused (kubernetes/kubernetes#127335), so we keep idle
+  // connections longer than the client does and let the client close them. Node's 5 s default
+  // would race with every quiet apiserver. Node counts in whole milliseconds: hence min(0.1).
+  /** Time a client gets to finish the TLS handshake. */
+  handshakeTimeoutSeconds: z.coerce.number().min(0.1).max(300).default(5),
+  /** Time a client gets to send a request's headers; at most requestTimeoutSeconds. */
+  headersTimeoutSeconds: z.coerce.number().min(0.1).max(300).default(5),
+  /** Time a client gets to send a whole request; keep it above the webhooks' timeoutSeconds. */
+  requestTimeoutSeconds: z.coerce.number().min(0.1).max(300).default(10),
+  /** How long an idle keep-alive connection stays open; longer than the apiserver's 90 s. */
+  keepAliveTimeoutSeconds: z.coerce.number().min(0.1).max(3600).default(120),
+  /** PEM CA(s); when set, clients must present a certificate it signed (the apiserver can, see README). */
+  clientCa: z.string().min(1).optional(),
   /** /mutate: give slices without endpointslice.kubernetes.io/managed-by this value. */
   fixManagedBy: flag.default(true),
   managedByValue: z.string()
@@ -73,6 +103,12 @@ export const configSchema = z.strictObject({
    * running in a cluster, and no cluster (the cluster-free rules only) otherwise.
    */
   kubeconfig: z.string().min(1).optional(),
+});
+
+/** configSchema with the checks that span settings; what loadConfig parses with. */
+export const loadedConfigSchema = configSchema.refine((c) => c.headersTimeoutSeconds <= c.requestTimeoutSeconds, {
+  path: ['headersTimeoutSeconds'],
+  message: 'must not be longer than requestTimeoutSeconds: the headers are part of the request',
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -8,6 +8,8 @@ import { namespaceInfo, serviceInfo, serviceLookup } from '../src/cluster/object
 import { type Config, configSchema } from '../src/config.ts';
 import type { ServiceInfo } from '../src/rules/context.ts';
 import { warningLine } from '../src/policy.ts';
+import { guardReview } from '../src/server/review-guard.ts';
+import { captureLog } from './helpers/log.ts';
 import { readAdmissionFixture } from './helpers/fixtures.ts';
 import { check, endpointsObject, slice } from './helpers/objects.ts';
 
@@ -140,5 +142,21 @@ describe('namespace modes in a review', () => {
     const warnings = answer(reviewAdmission(request('shop'), config(), { cluster: view })).warnings ?? [];
     assert.equal(asked, 'shop');
     assert.ok(warnings.some((w) => w.startsWith('service-exists: ')), warnings.join('\n'));
+  });
+});
+
+describe('a review that fails, in a namespace with its own mode', () => {
+  test("onRuleError deny applies where the namespace's label says enforce, even when the global mode complains", () => {
+    const throwing = () => {
+      throw new Error('boom');
+    };
+    const guarded = guardReview('validate', throwing, captureLog().log, undefined);
+    const fixture = readAdmissionFixture('create-endpointslice-v1.json');
+    const body = (namespace: string) => ({ ...fixture, request: { ...(fixture.request as object), namespace } });
+    const cluster: ClusterView = { namespaceMode: (ns) => (ns === 'payments' ? 'enforce' : undefined), services: () => undefined };
+    const config = configSchema.parse({ mode: 'complain', onRuleError: 'deny' });
+    const allowed = (namespace: string) => (guarded(body(namespace), config, { cluster }).body as { response: AdmissionResponse }).response.allowed;
+    assert.equal(allowed('payments'), false);
+    assert.equal(allowed('sandbox'), true);
   });
 });

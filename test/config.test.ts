@@ -105,6 +105,28 @@ describe('loadConfig', () => {
     });
   });
 
+  test('reads the limits and --client-ca, with their defaults', () => {
+    const limits = [
+      ['reviewBudgetMs', 1000, '250', 250], ['maxJsonDepth', 100, '40', 40], ['maxConnections', 1000, '64', 64],
+      ['handshakeTimeoutSeconds', 5, '2', 2], ['headersTimeoutSeconds', 5, '1.5', 1.5], ['requestTimeoutSeconds', 10, '30', 30],
+      ['keepAliveTimeoutSeconds', 120, '100', 100],
+    ] as const;
+    for (const [key, byDefault, text, value] of limits) {
+      assert.equal(expectConfig({})[key], byDefault, `${key} by default`);
+      assert.equal(expectConfig({ env: { [envName(key)]: text } })[key], value, `${key} from ${envName(key)}`);
+    }
+    assert.equal(expectConfig({}).clientCa, undefined);
+    assert.equal(expectConfig({ flags: { 'client-ca': '/etc/apiserver-ca.crt' } }).clientCa, '/etc/apiserver-ca.crt');
+  });
+
+  test('refuses a headers timeout longer than the request timeout, naming both', () => {
+    assert.equal(
+      expectProblem({ env: { ENDPOINT_GUARD_HEADERS_TIMEOUT_SECONDS: '20' } }),
+      'config: headersTimeoutSeconds (from ENDPOINT_GUARD_HEADERS_TIMEOUT_SECONDS): must not be longer than requestTimeoutSeconds: the headers are part of the request',
+    );
+    assert.match(expectProblem({ env: { ENDPOINT_GUARD_MAX_JSON_DEPTH: '5' } }), /^config: maxJsonDepth \(from ENDPOINT_GUARD_MAX_JSON_DEPTH\): /);
+  });
+
   test('names a metrics port out of range and a negative reload interval with where they came from', () => {
     assert.match(expectProblem({ flags: { 'metrics-port': '70000' } }), /^config: metricsPort \(from --metrics-port\): /);
     assert.match(expectProblem({ env: { ENDPOINT_GUARD_CERT_RELOAD_SECONDS: '-1' } }), /^config: certReloadSeconds \(from ENDPOINT_GUARD_CERT_RELOAD_SECONDS\): /);

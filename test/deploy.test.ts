@@ -3,14 +3,17 @@
 // the settings in the environment, the failure policy that goes with each mode, and the Pod's
 // hardening.
 import assert from 'node:assert/strict';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { envName, loadConfig } from '../src/config-load.ts';
 import { type Config, DEFAULT_EXEMPT_USERS, configSchema } from '../src/config.ts';
 import { AUDIT_RESOURCES } from '../src/cluster/audit.ts';
 import { DEFAULT_TIMEOUTS } from '../src/server/app.ts';
 import { WEBHOOK_CONFIGURATION_NAME, secretName } from '../src/server/certs-command.ts';
-import { servingNames } from '../src/server/tls.ts';
+import { keyFileProblem, servingNames } from '../src/server/tls.ts';
 import { type Manifest, kustomizeBuild, schemaProblems } from './helpers/manifests.ts';
+import { tempDir } from './helpers/temp.ts';
 
 // The shapes read below; the manifests have passed the schemas, so these views are safe to take.
 interface Webhook {
@@ -30,7 +33,7 @@ interface Container {
 }
 interface PodSpec {
   serviceAccountName: string; automountServiceAccountToken: boolean; terminationGracePeriodSeconds: number;
-  securityContext: { runAsNonRoot: boolean; runAsUser: number; runAsGroup: number; seccompProfile: { type: string } };
+  securityContext: { runAsNonRoot: boolean; runAsUser: number; runAsGroup: number; fsGroup: number; seccompProfile: { type: string } };
   affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: { podAffinityTerm: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } } }[] } };
   containers: Container[];
   volumes: { name: string; secret: { secretName: string; defaultMode: number } }[];
@@ -146,7 +149,7 @@ describe('the webhook registrations', () => {
     assert.deepEqual(service.spec.selector, deploymentOf(docs).spec.template.metadata.labels);
   });
   test('their timeout is shorter than the server\'s request timeout, so the server never cuts off a call the apiserver still waits for', () => {
-    for (const hook of [mutating, validating]) assert.ok(hook.timeoutSeconds * 1000 < DEFAULT_TIMEOUTS.requestMs);
+    for (const hook of [mutating, validating]) assert.ok(hook.timeoutSeconds < configSchema.parse({}).requestTimeoutSeconds);
   });
   test('carry no caBundle, so `kubectl apply -k` keeps the one patched in or injected', () => {
     for (const hook of [mutating, validating]) assert.equal(hook.clientConfig.caBundle, undefined);
@@ -202,6 +205,21 @@ describe('the Deployment', () => {
     const volume = pod.volumes.find((v) => v.name === mount?.name);
     assert.equal(volume?.secret.secretName, secretName('endpoint-guard'));
     assert.equal(volume?.secret.defaultMode, 0o440);
+  });
+  test('in every overlay, tls.key gets a mode the server accepts and the group the server runs as', async (t) => {
+    const dir = await tempDir(t);
+    for (const overlay of OVERLAYS) {
+      const spec = deploymentOf(manifestsOf(overlay)).spec.template.spec;
+      const certDir = envOf(manifestsOf(overlay)).ENDPOINT_GUARD_CERT_DIR;
+      const mount = spec.containers[0]?.volumeMounts.find((m) => m.mountPath === certDir);
+      const mode = spec.volumes.find((v) => v.name === mount?.name)?.secret.defaultMode ?? assert.fail(`${overlay}: no TLS volume`);
+      // The kubelet gives the files this mode and, with fsGroup, that group; the server checks the mode.
+      const key = join(dir, `${overlay}.key`);
+      await writeFile(key, '');
+      await chmod(key, mode);
+      assert.equal(await keyFileProblem(key), undefined, `${overlay}: defaultMode 0${mode.toString(8)}`);
+      assert.equal(spec.securityContext.fsGroup, spec.securityContext.runAsGroup, `${overlay}: the group can read the key`);
+    }
   });
   test('sets only settings the server knows, and they load', () => {
     const known = new Set(Object.keys(configSchema.shape).map((key) => envName(key as keyof Config)));

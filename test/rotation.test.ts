@@ -4,7 +4,7 @@
 // broken pair must leave the old certificate in use.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -156,7 +156,7 @@ describe('watchCertificates', () => {
     const dir = await tempDir(t);
     const pems = await generateCertificates(SERVICE);
     await writeFile(join(dir, CERT_FILE), pems.cert);
-    await writeFile(join(dir, KEY_FILE), pems.key);
+    await writeFile(join(dir, KEY_FILE), pems.key, { mode: 0o600 });
     const applied: string[] = [];
     const watcher = watchCertificates({
       certFile: join(dir, CERT_FILE), keyFile: join(dir, KEY_FILE), current: pems, intervalMs: 60_000, log: captureLog().log,
@@ -185,7 +185,7 @@ describe('watchCertificates', () => {
     t.after(() => watcher.close());
     await watcher.check(); // the key is not there yet: half a Secret
     assert.deepEqual(results, ['rejected']);
-    await writeFile(join(dir, KEY_FILE), second.key);
+    await writeFile(join(dir, KEY_FILE), second.key, { mode: 0o600 });
     await watcher.check(); // the server throws on it
     assert.deepEqual(results, ['rejected', 'rejected']);
     assert.match(String(logs.lines.at(-1)?.reason), /unsupported key/);
@@ -195,6 +195,25 @@ describe('watchCertificates', () => {
     assert.deepEqual(results, ['rejected', 'rejected', 'loaded']);
   });
 
+  test('rejects a new key file that any user can read, naming it and what to run', async (t) => {
+    const dir = await tempDir(t);
+    const [first, second] = await Promise.all([generateCertificates(SERVICE), generateCertificates(SERVICE)]);
+    await writeFile(join(dir, CERT_FILE), second.cert);
+    await writeFile(join(dir, KEY_FILE), second.key, { mode: 0o644 });
+    await chmod(join(dir, KEY_FILE), 0o644); // whatever the umask
+    const logs = captureLog();
+    const results: string[] = [];
+    const watcher = watchCertificates({
+      certFile: join(dir, CERT_FILE), keyFile: join(dir, KEY_FILE), current: first, intervalMs: 60_000, log: logs.log,
+      apply: () => assert.fail('a key readable by anyone must not be applied'),
+      onReload: (result) => results.push(result),
+    });
+    t.after(() => watcher.close());
+    await watcher.check();
+    assert.deepEqual(results, ['rejected']);
+    assert.match(String(logs.lines.at(-1)?.reason), new RegExp(`${join(dir, KEY_FILE)} is a private key that any user can read or write \\(mode 0644\\): run chmod 600`));
+  });
+
   test('rejects a new certificate that has already expired', async (t) => {
     const dir = await tempDir(t);
     const [first, expired] = await Promise.all([
@@ -202,7 +221,7 @@ describe('watchCertificates', () => {
       generateCertificates(SERVICE, { now: new Date(Date.now() - 10 * 24 * 3600 * 1000), days: 1 }),
     ]);
     await writeFile(join(dir, CERT_FILE), expired.cert);
-    await writeFile(join(dir, KEY_FILE), expired.key);
+    await writeFile(join(dir, KEY_FILE), expired.key, { mode: 0o600 });
     const logs = captureLog();
     const watcher = watchCertificates({
       certFile: join(dir, CERT_FILE), keyFile: join(dir, KEY_FILE), current: first, intervalMs: 60_000, log: logs.log,

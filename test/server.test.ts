@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect as connectTcp, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -195,16 +195,25 @@ describe('webhook server', { timeout: 60_000 }, () => {
     assert.equal((await s.post([chunked.subarray(0, 1000), chunked.subarray(1000)])).status, 200);
   });
 
-  test('turns an exception in the review function into a 500 JSON answer and a log line', async (t) => {
-    const s = await start(t, {
-      review: () => {
-        throw new Error('rule exploded');
-      },
-    });
-    assertErrorReview(await s.post(fixture), 500, /internal error: rule exploded/);
-    const errors = s.logs.lines.filter((l) => l.msg === 'request failed');
+  test('answers a review function that throws as onRuleError says, for the same uid, with a log line', async (t) => {
+    const explode = () => {
+      throw new Error('rule exploded');
+    };
+    const allowing = await start(t, { review: explode });
+    const allowed = await allowing.post(fixture);
+    assert.equal(allowed.status, 200);
+    assert.partialDeepStrictEqual(replyJson(allowed), { response: { uid: fixtureUid(), allowed: true } });
+    const errors = allowing.logs.lines.filter((l) => l.msg === 'review threw; answered as onRuleError says');
     assert.equal(errors.length, 1);
-    await assertHealthy(s);
+    assert.match(JSON.stringify(errors[0]), /rule exploded/);
+
+    const denying = await start(t, { review: explode, config: { mode: 'enforce', onRuleError: 'deny' } });
+    const denied = await denying.post(fixture);
+    assert.equal(denied.status, 200);
+    assert.partialDeepStrictEqual(replyJson(denied), {
+      response: { uid: fixtureUid(), allowed: false, status: { code: 403, message: 'endpoint-guard could not check this object (internal error; see its logs) and is set to deny then' } },
+    });
+    await assertHealthy(denying);
   });
 
   test('answers an unknown route with 404 JSON and a GET on /validate with 405', async (t) => {
@@ -343,6 +352,20 @@ describe('development certificates', { timeout: 60_000 }, () => {
     const result = await ensureDevCertificates(dir, SERVICE, captureLog().log);
     assert.ok(!result.ok);
     assert.match(result.message, /tls\.crt is not a PEM certificate/);
+  });
+
+  test('refuses a key file any user can read, naming it and what to run, and accepts one its group can read', async (t) => {
+    const dir = await tempDir(t);
+    await writeFile(join(dir, CERT_FILE), tls.cert);
+    await writeFile(join(dir, KEY_FILE), tls.key);
+    const key = join(dir, KEY_FILE);
+    await chmod(key, 0o644); // a Secret volume's default mode
+    const refused = await ensureDevCertificates(dir, SERVICE, captureLog().log);
+    assert.ok(!refused.ok);
+    assert.equal(refused.message, `${key} is a private key that any user can read or write (mode 0644): run chmod 600 ${key}, ` +
+      "or for a Kubernetes Secret volume set defaultMode: 0440 with the Pod's securityContext.fsGroup (as deploy/ does)");
+    await chmod(key, 0o440); // deploy/'s Secret volume: defaultMode 0440, group fsGroup
+    assert.ok((await ensureDevCertificates(dir, SERVICE, captureLog().log)).ok);
   });
 
   test('refuses a key that does not belong to the certificate', async (t) => {

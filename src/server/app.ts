@@ -10,8 +10,11 @@ import { type ReviewContext, type ReviewOutcome, errorReview, reviewAdmission, r
 import type { ClusterView } from '../cluster/view.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { guardConnections, nestingProblem, timeoutsFromConfig } from './limits.ts';
 import { listen } from './listen.ts';
 import type { Route, WebhookMetrics } from './metrics.ts';
+import { guardReview } from './review-guard.ts';
+import { type ServerTlsMaterial, tlsServerOptions } from './tls.ts';
 
 export interface ServerTimeouts {
   /** Time to complete the TLS handshake. */
@@ -33,19 +36,8 @@ export interface ServerTimeouts {
   readonly shutdownGraceMs: number;
 }
 
-// The apiserver waits timeoutSeconds for a webhook (10 s by default, 30 s at most), and a review
-// takes milliseconds, so a request still arriving after 10 s is from a slow or hostile client:
-// dropping it frees the connection and costs the apiserver nothing it was still waiting for.
-// Headers get half of that. The keep-alive time is the other way round: Go's http.Transport (the
-// apiserver's client) drops idle connections after 90 s, and the apiserver does not retry a POST
-// whose connection we closed just as it was reused (kubernetes/kubernetes#127335), so we keep idle
-// connections longer than the client does and let the client close them. Node's 5 s default
-// would race with every quiet apiserver.
-export const DEFAULT_TIMEOUTS: ServerTimeouts = {
-  handshakeMs: 5_000,
-  headersMs: 5_000,
-  requestMs: 10_000,
-  keepAliveMs: 120_000,
+/** The timeouts that are not settings; the others come from Config (see config.ts for why those values). */
+export const DEFAULT_TIMEOUTS: Pick<ServerTimeouts, 'checkIntervalMs' | 'shutdownDelayMs' | 'shutdownGraceMs'> = {
   checkIntervalMs: 1_000,
   shutdownDelayMs: 0,
   shutdownGraceMs: 10_000,
@@ -54,7 +46,7 @@ export const DEFAULT_TIMEOUTS: ServerTimeouts = {
 export interface WebhookServerOptions {
   readonly config: Config;
   readonly log: Logger;
-  readonly tls: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  readonly tls: ServerTlsMaterial;
   readonly timeouts?: Partial<ServerTimeouts>;
   /** The review functions of /validate and /mutate; tests substitute ones that throw. */
   readonly review?: ReviewFunction;
@@ -86,7 +78,7 @@ const messageOf = (err: unknown): string => (err instanceof Error ? err.message 
 
 export async function createWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const { config, log } = options;
-  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const timeouts: ServerTimeouts = { ...DEFAULT_TIMEOUTS, ...timeoutsFromConfig(config), ...options.timeouts };
   let closing = false;
   /** Responses not yet sent; on close() they are told to close their connection afterwards. */
   const inFlight = new Set<Response>();
@@ -140,6 +132,8 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     } catch (err) {
       return answer(400, `request body is not JSON: ${messageOf(err)}`);
     }
+    const tooDeep = nestingProblem(parsed, config.maxJsonDepth);
+    if (tooDeep !== undefined) return answer(400, tooDeep);
 
     const outcome = review(parsed, config, context);
     sendJson(res, outcome.httpStatus, outcome.body);
@@ -150,8 +144,8 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     if (log.isLevelEnabled('debug')) log.info({ ...fields, request: parsed }, 'review');
     else log.info(fields, 'review');
   };
-  app.post('/validate', admissionRoute('validate', options.review ?? reviewAdmission));
-  app.post('/mutate', admissionRoute('mutate', options.mutate ?? reviewMutation));
+  app.post('/validate', admissionRoute('validate', guardReview('validate', options.review ?? reviewAdmission, log, options.metrics)));
+  app.post('/mutate', admissionRoute('mutate', guardReview('mutate', options.mutate ?? reviewMutation, log, options.metrics)));
 
   app.all(['/validate', '/mutate'], (req, res) => {
     res.setHeader('Allow', 'POST');
@@ -174,8 +168,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
 
   const server = createServer(
     {
-      cert: options.tls.cert,
-      key: options.tls.key,
+      ...tlsServerOptions(options.tls),
       handshakeTimeout: timeouts.handshakeMs,
       headersTimeout: timeouts.headersMs,
       requestTimeout: timeouts.requestMs,
@@ -184,6 +177,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     },
     app,
   );
+  guardConnections(server, config, log, options.metrics);
   // A failed handshake (a port scanner, a plain-HTTP probe) is the client's problem, not ours.
   server.on('tlsClientError', (err) => log.debug({ err: messageOf(err) }, 'TLS handshake failed'));
 
@@ -242,7 +236,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   };
 
   const setCertificate: WebhookServer['setCertificate'] = (pair) => {
-    server.setSecureContext({ cert: pair.cert, key: pair.key });
+    server.setSecureContext(tlsServerOptions({ ...options.tls, cert: pair.cert, key: pair.key }));
   };
 
   return { url, port, setCertificate, close };

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { X509Certificate } from 'node:crypto';
 import type { Logger } from '../log.ts';
-import { checkServingPair } from './tls.ts';
+import { checkServingPair, keyFileProblem } from './tls.ts';
 
 export interface CertificatePair {
   readonly cert: string;
@@ -64,6 +64,8 @@ export function watchCertificates(options: WatchOptions): CertificateWatcher {
     if (digest === inUse || digest === rejected) return;
     const pair = checkServingPair(cert, key, { cert: certFile, key: keyFile });
     if (!pair.ok) return reject(digest, pair.message);
+    const keyProblem = await keyFileProblem(keyFile);
+    if (keyProblem !== undefined) return reject(digest, keyProblem);
     // The certificate in use can only be as good or better than an expired one.
     if (pair.x509.validToDate.getTime() <= Date.now()) {
       return reject(digest, `${certFile} expired at ${pair.x509.validToDate.toISOString()}`);

@@ -5,6 +5,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReviewLog } from '../admission.ts';
 import type { CacheEvents } from '../cluster/cache.ts';
+import { DROP_REASONS, type DropReason } from './limits.ts';
+import { REVIEW_FAILURES, type ReviewFailure } from './review-guard.ts';
 
 export type Route = 'validate' | 'mutate';
 
@@ -32,6 +34,10 @@ export interface WebhookMetrics {
   certificateReloaded(result: 'loaded' | 'rejected'): void;
   /** The cluster cache's state: synced or not, and each failed list or watch. */
   readonly cluster: CacheEvents;
+  /** A connection closed by a limit (maxConnections, a timeout) or refused (bad HTTP, a failed TLS handshake). */
+  connectionDropped(reason: DropReason): void;
+  /** A review that threw or overran reviewBudgetMs, answered as onRuleError says. */
+  reviewFailed(route: Route, failure: ReviewFailure): void;
 }
 
 export interface MetricsOptions {
@@ -111,6 +117,20 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
     labelNames: ['resource'] as const,
     registers,
   });
+  const dropped = new Counter({
+    name: 'endpoint_guard_connections_dropped_total',
+    help: 'Connections closed before they were served, by reason: max-connections, handshake-timeout, tls-error, request-timeout (a slow client), bad-http.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  for (const reason of DROP_REASONS) dropped.inc({ reason }, 0);
+  const reviewFailures = new Counter({
+    name: 'endpoint_guard_review_failures_total',
+    help: 'Reviews that threw (error) or took longer than reviewBudgetMs (over-budget), answered as onRuleError says.',
+    labelNames: ['route', 'reason'] as const,
+    registers,
+  });
+  for (const route of ['validate', 'mutate'] as const) for (const reason of REVIEW_FAILURES) reviewFailures.inc({ route, reason }, 0);
 
   const writerLabel = boundedLabel(options.endpointsWritersTopN, OTHER_WRITERS);
 
@@ -144,6 +164,12 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
     cluster: {
       synced: (resource, ok) => clusterSynced.set({ resource }, ok ? 1 : 0),
       failed: (resource) => clusterFailures.inc({ resource }),
+    },
+    connectionDropped(reason) {
+      dropped.inc({ reason });
+    },
+    reviewFailed(route, failure) {
+      reviewFailures.inc({ route, reason: failure });
     },
   };
 }

@@ -8,9 +8,9 @@ import { type ServerTimeouts, type WebhookServer, createWebhookServer } from './
 import { type CertificateWatcher, watchCertificates } from './cert-watcher.ts';
 import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
 import { type WebhookMetrics, createMetrics } from './metrics.ts';
-import { certificatePaths, ensureDevCertificates } from './tls.ts';
 import { type ClusterCache, startClusterCache } from '../cluster/cache.ts';
 import { loadKubeConfig } from '../cluster/kube.ts';
+import { certificatePaths, ensureDevCertificates, readClientCa } from './tls.ts';
 
 export interface Serving {
   readonly url: string;
@@ -37,6 +37,8 @@ const messageOf = (err: unknown): string => (err instanceof Error ? err.message 
 export async function startServing(config: Config, log: Logger, options: ServeOptions = {}): Promise<ServeResult> {
   const tls = await ensureDevCertificates(config.certDir, config.service, log);
   if (!tls.ok) return { ok: false, message: tls.message };
+  const clientCa = config.clientCa === undefined ? undefined : await readClientCa(config.clientCa);
+  if (clientCa?.ok === false) return { ok: false, message: clientCa.message };
 
   const metrics: WebhookMetrics | undefined = config.metrics
     ? createMetrics({ endpointsWritersTopN: config.endpointsWritersTopN })
@@ -60,7 +62,7 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
     server = await createWebhookServer({
       config,
       log,
-      tls,
+      tls: { cert: tls.cert, key: tls.key, clientCa: clientCa?.pem },
       timeouts: { ...options.timeouts, shutdownDelayMs: config.shutdownDelaySeconds * 1000 },
       ...(metrics ? { metrics } : {}),
       cluster,

@@ -3,9 +3,11 @@
 // serving certificate signed by it, so a client (or the apiserver's caBundle) can verify us
 // properly instead of turning verification off.
 import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TlsOptions } from 'node:tls';
 import { generate } from 'selfsigned';
+import { fsReason } from '../config-load.ts';
 import type { Logger } from '../log.ts';
 
 export const CA_FILE = 'ca.crt';
@@ -133,7 +135,7 @@ export async function ensureDevCertificates(certDir: string, service: string, lo
   }
 
   if (cert !== undefined && key !== undefined) {
-    const problem = checkPair(cert, key, ca, paths);
+    const problem = checkPair(cert, key, ca, paths) ?? await keyFileProblem(paths.key);
     if (problem !== undefined) return { ok: false, message: problem };
     const validTo = new X509Certificate(cert).validToDate;
     if (validTo.getTime() < Date.now()) log.warn({ file: paths.cert, validTo: validTo.toISOString() }, 'serving certificate has expired');
@@ -152,6 +154,70 @@ export async function ensureDevCertificates(certDir: string, service: string, lo
   if (!written.ok) return written;
   log.info({ certDir, service, ca: paths.ca }, 'generated development certificates');
   return { ok: true, ...pems, generated: true };
+}
+
+/**
+ * TLS 1.3, and TLS 1.2 with forward-secret AEAD suites only: no CBC, no RSA key exchange. Go's
+ * TLS client (the apiserver's) offers all of these; every client made since 2015 offers some.
+ */
+export const CIPHERS = [
+  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+export interface ServerTlsMaterial {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+  /** PEM CA(s) client certificates must be signed by; none: no client certificate is asked for. */
+  readonly clientCa?: string | undefined;
+}
+
+/**
+ * The TLS settings of the webhook's server, for createServer and for setSecureContext alike: a
+ * new secure context replaces the whole old one, so a reloaded certificate keeps these.
+ */
+export function tlsServerOptions(tls: ServerTlsMaterial): TlsOptions {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    minVersion: 'TLSv1.2',
+    ciphers: CIPHERS,
+    honorCipherOrder: true,
+    ...(tls.clientCa === undefined ? {} : { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true }),
+  };
+}
+
+/** The clientCa file, checked to hold a certificate, or a message naming the file. */
+export async function readClientCa(path: string): Promise<{ ok: true; pem: string } | { ok: false; message: string }> {
+  let pem: string;
+  try {
+    pem = await readFile(path, 'utf8');
+  } catch (err) {
+    return { ok: false, message: `clientCa: cannot read ${path}: ${fsReason(err)}` };
+  }
+  try {
+    new X509Certificate(pem);
+  } catch (err) {
+    return { ok: false, message: `clientCa: ${path} is not a PEM certificate: ${errorText(err)}` };
+  }
+  return { ok: true, pem };
+}
+
+/**
+ * Why the private key file is unsafe, or undefined. A key other users can read or write is
+ * refused; the group may read it, as a Secret volume with defaultMode 0440 and fsGroup has it.
+ */
+export async function keyFileProblem(path: string): Promise<string | undefined> {
+  let mode: number;
+  try {
+    mode = (await stat(path)).mode & 0o777;
+  } catch (err) {
+    return `cannot check the permissions of ${path}: ${errorText(err)}`;
+  }
+  if ((mode & 0o007) === 0) return undefined;
+  return `${path} is a private key that any user can read or write (mode ${mode.toString(8).padStart(4, '0')}): ` +
+    `run chmod 600 ${path}, or for a Kubernetes Secret volume set defaultMode: 0440 with the Pod's securityContext.fsGroup (as deploy/ does)`;
 }
 
 /** The file's text, or undefined when it does not exist; any other failure names the file. */

@@ -18,14 +18,16 @@ export interface RequestOptions {
   readonly body?: string | Buffer | readonly Buffer[];
   readonly agent?: Agent;
   readonly timeoutMs?: number;
+  /** A client certificate and its key, for a server that asks for one. */
+  readonly clientCert?: { readonly cert: string; readonly key: string };
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
 export function httpsRequest(url: string, options: RequestOptions): Promise<Reply> {
-  const { ca, method = 'GET', headers = {}, body, agent, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS } = options;
+  const { ca, method = 'GET', headers = {}, body, agent, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, clientCert } = options;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, ca, headers, agent: agent ?? false }, (res) => {
+    const req = request(url, { method, ca, headers, agent: agent ?? false, ...clientCert }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {

@@ -1,10 +1,11 @@
 // AdmissionReview in, AdmissionReview out: pure, no I/O. The server hands in the parsed body.
 import { z } from 'zod';
 import type { Config, Mode } from './config.ts';
-import { type Judged, capWarnings, decide, judge, warningLine } from './policy.ts';
+import { type Judged, decide, judge, warningLines } from './policy.ts';
 import { mutate } from './mutate.ts';
 import type { Operation } from 'fast-json-patch';
 import { type CheckResult, type RuleError, checkObject } from './rules/index.ts';
+import type { RuleId } from './rules/catalogue.ts';
 import { isHandledKind } from './rules/objects.ts';
 import { type KubeVersion, parseKubeVersion, kubeVersion, MAX_MINOR } from './rules/version.ts';
 
@@ -40,8 +41,8 @@ export interface ReviewLog {
   dryRun?: boolean | undefined;
   mode: Mode;
   decision: 'allowed' | 'denied' | 'exempt' | 'ignored' | 'bad-request';
-  /** Rule id of every finding, in order (repeats included). */
-  findings: string[];
+  /** How many findings of each rule (fixes on /mutate): bounded by the number of rules, however large the object. */
+  findings: Partial<Record<RuleId, number>>;
   /** Rule ids with error severity among them: what enforce rejects. */
   errors?: string[] | undefined;
   reason?: string | undefined;
@@ -129,14 +130,14 @@ function review(input: unknown, config: Config, answer: (req: AdmissionRequest, 
     return {
       httpStatus: 400,
       body: envelope(apiVersion, errored(typeof uid === 'string' ? uid : '', 400, message)),
-      log: { mode: config.mode, decision: 'bad-request', findings: [], reason: message, uid: typeof uid === 'string' ? uid : undefined },
+      log: { mode: config.mode, decision: 'bad-request', findings: {}, reason: message, uid: typeof uid === 'string' ? uid : undefined },
     };
   }
   const { apiVersion, request: req } = parsed.data;
   const user = req.userInfo?.username ?? undefined;
   const log: ReviewLog = {
     uid: req.uid, kind: req.kind.kind, namespace: req.namespace ?? undefined, name: objectName(req),
-    operation: req.operation, user, dryRun: req.dryRun ?? undefined, mode: config.mode, decision: 'allowed', findings: [],
+    operation: req.operation, user, dryRun: req.dryRun ?? undefined, mode: config.mode, decision: 'allowed', findings: {},
   };
   const reason = skipReason(req, settingsOf(config));
   const { response, log: logged } = reason
@@ -166,9 +167,15 @@ export function reviewMutation(input: unknown, config: Config): ReviewOutcome {
     const mutation = mutate({
       object: req.object, oldObject: req.oldObject, operation: req.operation, version: settingsOf(config).version,
     }, config);
-    const warnings = capWarnings(mutation.fixes.map(warningLine), config.maxWarnings);
-    return { response: patched(req.uid, mutation.patch, warnings), log: { ...log, findings: mutation.fixes.map((f) => f.rule) } };
+    const warnings = warningLines(mutation.fixes, config.maxWarnings);
+    return { response: patched(req.uid, mutation.patch, warnings), log: { ...log, findings: countByRule(mutation.fixes) } };
   });
+}
+
+function countByRule(findings: readonly { readonly rule: RuleId }[]): Partial<Record<RuleId, number>> {
+  const counts: Partial<Record<RuleId, number>> = {};
+  for (const { rule } of findings) counts[rule] = (counts[rule] ?? 0) + 1;
+  return counts;
 }
 
 function objectName(req: AdmissionRequest): string | undefined {
@@ -194,7 +201,7 @@ function validate(req: AdmissionRequest, log: ReviewLog, config: Config, check: 
   const { ruleErrors } = result;
   const logged: ReviewLog = {
     ...log,
-    findings: judged.map((f) => f.rule),
+    findings: countByRule(judged),
     ...(decision.errors.length > 0 ? { errors: [...new Set(decision.errors.map((f) => f.rule))] } : {}),
     ...(ruleErrors.length > 0 ? { ruleErrors } : {}),
   };

@@ -109,7 +109,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     const answer = (code: number, message: string) => {
       sendJson(res, code, errorReview(code, message));
       const durationMs = elapsed(started);
-      options.metrics?.observeReview(route, { mode: config.mode, decision: 'bad-request', findings: [] }, durationMs / 1000);
+      options.metrics?.observeReview(route, { mode: config.mode, decision: 'bad-request', findings: {} }, durationMs / 1000);
       log.warn({ path: req.path, status: code, reason: message, durationMs }, 'bad request');
     };
 

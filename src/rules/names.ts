@@ -76,9 +76,31 @@ function subdomain(value: string, lengthUnit: 'characters' | 'bytes', bytes?: nu
   return errs;
 }
 
+/**
+ * Values a check has already passed. The endpoints of one slice share a few node names and zones,
+ * and controllers send the same ones all day; a hash lookup is cheaper than the pattern. Only
+ * valid values are kept (their answer is "no details" in every version); bounded, cleared when full.
+ */
+function passed(): { has(value: string): boolean; add(value: string): void } {
+  const values = new Set<string>();
+  return {
+    has: (value) => values.has(value),
+    add: (value) => {
+      if (values.size >= PASSED_MAX) values.clear();
+      values.add(value);
+    },
+  };
+}
+const PASSED_MAX = 4096;
+const validSubdomains = passed();
+const validLabelValues = passed();
+
 /** IsDNS1123Subdomain (object names, node names). */
 export function dnsSubdomain(value: string): string[] {
-  return subdomain(value, 'characters');
+  if (validSubdomains.has(value)) return [];
+  const errs = subdomain(value, 'characters');
+  if (errs.length === 0) validSubdomains.add(value);
+  return errs;
 }
 
 /** IsDNS1035Label (Service names): starts with a letter. */
@@ -113,10 +135,12 @@ export function qualifiedName(value: string, lengthInBytes: boolean): string[] {
 
 /** IsValidLabelValue (label values, hints.forZones[].name). The empty string is valid. */
 export function labelValue(value: string, lengthInBytes: boolean): string[] {
+  if (validLabelValues.has(value)) return [];
   const errs: string[] = [];
   const matched = LABEL_VALUE_RE.test(value);
   if (lengthIf(matched, value) > LABEL_VALUE_MAX_LENGTH) errs.push(maxLenError(LABEL_VALUE_MAX_LENGTH, byteUnit(lengthInBytes)));
   if (!matched) errs.push(LABEL_VALUE_MSG);
+  else if (errs.length === 0) validLabelValues.add(value);
   return errs;
 }
 

@@ -8,7 +8,7 @@ import { CONFIG_FLAGS, type ConfigFlags, loadConfig } from './config-load.ts';
 import { MODES } from './config.ts';
 import { lintHelp, lintOptions, lintUsage, runLint } from './lint/command.ts';
 import { convertHelp, convertOptions, convertUsage, runConvert } from './convert/command.ts';
-import { createLogger } from './log.ts';
+import { type Logger, createLogger } from './log.ts';
 import { certsCommand } from './server/certs-command.ts';
 import { startServing } from './server/serve.ts';
 
@@ -123,7 +123,7 @@ async function runServe(values: Values, _positionals: string[], io: Io): Promise
   const log = createLogger(config.logLevel);
 
   // Handlers first: a SIGTERM that arrives while we start (or right after 'listening') still drains.
-  const stopSignal = shutdownSignal();
+  const stopSignal = shutdownSignal(log);
   const started = await startServing(config, log);
   if (!started.ok) {
     io.stderr(`${PROGRAM}: ${started.message}`);
@@ -145,13 +145,16 @@ async function runServe(values: Values, _positionals: string[], io: Io): Promise
  * Resolves on the first SIGTERM (Kubernetes stopping the Pod) or SIGINT (Ctrl-C). A second signal
  * while we drain means the caller has stopped waiting, so we exit at once.
  */
-function shutdownSignal(): Promise<NodeJS.Signals> {
+function shutdownSignal(log: Logger): Promise<NodeJS.Signals> {
   const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
   return new Promise((resolve) => {
     const first = (signal: NodeJS.Signals) => {
       for (const s of signals) {
         process.off(s, first);
-        process.once(s, () => process.exit(EXIT_FAILURE));
+        process.once(s, (again: NodeJS.Signals) => {
+          log.warn({ signal: again }, 'second signal: exiting without waiting for requests in flight');
+          process.exit(EXIT_FAILURE);
+        });
       }
       resolve(signal);
     };

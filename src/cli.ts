@@ -2,6 +2,7 @@
 // The endpoint-guard command line. Each subcommand is one entry in `commands`: its options, its
 // help, and a run function that returns an exit code. Nothing runs on import; the entry guard at
 // the bottom is the only place that touches process.argv and the exit code.
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { CONFIG_FLAGS, type ConfigFlags, loadConfig } from './config-load.ts';
@@ -10,7 +11,8 @@ import { lintHelp, lintOptions, lintUsage, runLint } from './lint/command.ts';
 import { convertHelp, convertOptions, convertUsage, runConvert } from './convert/command.ts';
 import { type Logger, createLogger } from './log.ts';
 import { certsCommand } from './server/certs-command.ts';
-import { startServing } from './server/serve.ts';
+import { type Serving, startServing } from './server/serve.ts';
+import { startCluster } from './server/cluster.ts';
 
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from './io.ts';
 
@@ -33,7 +35,7 @@ interface Command {
 
 const serve: Command = {
   summary: 'run the admission webhook over HTTPS',
-  usage: `${PROGRAM} serve [--port N] [--host H] [--mode ${MODES.join('|')}] [--cert-dir DIR] [--config FILE] [--kubernetes-version V] [--log-level L] [--metrics-port N]`,
+  usage: `${PROGRAM} serve [--port N] [--host H] [--mode ${MODES.join('|')}] [--cert-dir DIR] [--config FILE] [--kubernetes-version V] [--log-level L] [--metrics-port N] [--workers N]`,
   help: [
     '  --port N                  port to listen on (default 8443)',
     '  --host H                  address to bind (default 127.0.0.1; 0.0.0.0 in a Pod)',
@@ -43,6 +45,7 @@ const serve: Command = {
     '  --kubernetes-version V    the apiserver release whose rules apply, 1.24 to 1.36 (default 1.36)',
     '  --log-level L             fatal, error, warn, info, debug, trace or silent (default info)',
     '  --metrics-port N          plain-HTTP port of GET /metrics, on the same host (default 9090)',
+    '  --workers N               server processes sharing the port, for more than one core (default 1)',
     'Every setting can also come from ENDPOINT_GUARD_<SETTING> (e.g. ENDPOINT_GUARD_MODE); flags win over the',
     'environment, which wins over the config file.',
   ].join('\n'),
@@ -123,15 +126,23 @@ async function runServe(values: Values, _positionals: string[], io: Io): Promise
   const log = createLogger(config.logLevel);
 
   // Handlers first: a SIGTERM that arrives while we start (or right after 'listening') still drains.
-  const stopSignal = shutdownSignal(log);
-  const started = await startServing(config, log);
+  // A cluster worker waits for the SIGTERM its primary passes on; a terminal's Ctrl-C reaches
+  // every process of the group, and the primary's SIGTERM would then be a second signal.
+  const stopSignal = shutdownSignal(log, cluster.isWorker ? ['SIGTERM'] : ['SIGTERM', 'SIGINT'], () => serving?.abort?.());
+  if (cluster.isWorker) process.on('SIGINT', () => undefined);
+  let serving: Serving | undefined;
+  const started = config.workers > 1 && cluster.isPrimary
+    ? await startCluster(config, log)
+    : await startServing(config, log, { worker: cluster.isWorker });
   if (!started.ok) {
     io.stderr(`${PROGRAM}: ${started.message}`);
     return EXIT_FAILURE;
   }
   const server = started.serving;
+  serving = server;
   log.info({
     url: server.url, port: server.port, metricsUrl: server.metricsUrl, mode: config.mode, kubernetesVersion: config.kubernetesVersion,
+    ...(cluster.isWorker ? { worker: cluster.worker?.id } : { workers: config.workers }),
   }, 'listening');
 
   const signal = await stopSignal;
@@ -145,14 +156,14 @@ async function runServe(values: Values, _positionals: string[], io: Io): Promise
  * Resolves on the first SIGTERM (Kubernetes stopping the Pod) or SIGINT (Ctrl-C). A second signal
  * while we drain means the caller has stopped waiting, so we exit at once.
  */
-function shutdownSignal(log: Logger): Promise<NodeJS.Signals> {
-  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+function shutdownSignal(log: Logger, signals: NodeJS.Signals[], abort: () => void): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const first = (signal: NodeJS.Signals) => {
       for (const s of signals) {
         process.off(s, first);
         process.once(s, (again: NodeJS.Signals) => {
           log.warn({ signal: again }, 'second signal: exiting without waiting for requests in flight');
+          abort();
           process.exit(EXIT_FAILURE);
         });
       }

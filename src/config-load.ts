@@ -18,6 +18,7 @@ export const CONFIG_FLAGS = [
   ['kubernetes-version', 'kubernetesVersion'],
   ['log-level', 'logLevel'],
   ['metrics-port', 'metricsPort'],
+  ['workers', 'workers'],
 ] as const satisfies readonly (readonly [string, ConfigKey])[];
 export type ConfigFlag = (typeof CONFIG_FLAGS)[number][0];
 
@@ -32,7 +33,7 @@ const ENV_KEYS = [
   'mode', 'host', 'port', 'certDir', 'service', 'kubernetesVersion', 'softEndpointLimit',
   'maxWarnings', 'maxBodyBytes', 'onRuleError', 'logLevel', 'exemptUsers',
   'fixManagedBy', 'managedByValue', 'fixIPv6', 'fixDuplicates',
-  'metrics', 'metricsPort', 'endpointsWritersTopN', 'certReloadSeconds', 'shutdownDelaySeconds',
+  'metrics', 'metricsPort', 'endpointsWritersTopN', 'certReloadSeconds', 'shutdownDelaySeconds', 'workers',
 ] as const satisfies readonly ConfigKey[];
 
 // A word starts at an upper-case letter after a lower-case one or a digit, so an acronym stays one

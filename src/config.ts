@@ -68,6 +68,8 @@ export const configSchema = z.strictObject({
    * the listener closes: the time the Service's endpoints take to drop this Pod everywhere.
    */
   shutdownDelaySeconds: z.coerce.number().min(0).max(60).default(0),
+  /** Server processes sharing the port (node:cluster), for Pods with more than one core; 1: no cluster. */
+  workers: z.coerce.number().int().min(1).max(64).default(1),
 });
 
 export type Config = z.infer<typeof configSchema>;

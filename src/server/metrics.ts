@@ -84,6 +84,7 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
   const certificateExpiry = new Gauge({
     name: 'endpoint_guard_certificate_expiry_timestamp_seconds',
     help: 'notAfter of the serving certificate in use, as a Unix time.',
+    aggregator: 'min', // with several workers: the one that expires first
     registers,
   });
   const certificateReloads = new Counter({

@@ -9,6 +9,7 @@ import { type CertificateWatcher, watchCertificates } from './cert-watcher.ts';
 import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
 import { type WebhookMetrics, createMetrics } from './metrics.ts';
 import { certificatePaths, ensureDevCertificates } from './tls.ts';
+import { leaveCluster, reportListening, shareMetrics } from './cluster.ts';
 
 export interface Serving {
   readonly url: string;
@@ -17,6 +18,8 @@ export interface Serving {
   readonly metricsUrl: string | undefined;
   /** Drains the webhook (see WebhookServer.close), then stops the watcher and the metrics port. */
   close(): Promise<void>;
+  /** After a second signal, just before the process exits: stops what would outlive it (cluster workers). */
+  abort?(): void;
 }
 
 export type ServeResult = { ok: true; serving: Serving } | { ok: false; message: string };
@@ -24,6 +27,8 @@ export type ServeResult = { ok: true; serving: Serving } | { ok: false; message:
 export interface ServeOptions {
   /** Tests shorten the server's timeouts; the shutdown delay comes from config. */
   readonly timeouts?: Partial<ServerTimeouts>;
+  /** A node:cluster worker (see cluster.ts): the primary serves the metrics and gets told when it listens. */
+  readonly worker?: boolean;
 }
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -51,7 +56,9 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
   }
 
   let metricsServer: MetricsServer | undefined;
-  if (metrics) {
+  if (metrics && options.worker) {
+    shareMetrics(metrics.registry);
+  } else if (metrics) {
     try {
       metricsServer = await startMetricsServer({ host: config.host, port: config.metricsPort, registry: metrics.registry, log });
     } catch (err) {
@@ -82,6 +89,8 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
     // Metrics stay up while the webhook drains, so the last scrapes still see it.
     await server.close();
     await metricsServer?.close();
+    if (options.worker) leaveCluster();
   };
+  if (options.worker) reportListening(server.url, server.port);
   return { ok: true, serving: { url: server.url, port: server.port, metricsUrl: metricsServer?.url, close } };
 }

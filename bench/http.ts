@@ -1,30 +1,46 @@
 // Throughput of endpoint-guard against the bare Node.js HTTPS ceiling, in the same run: both
-// servers get the same certificate and payloads over keep-alive connections, alternating, each
-// run bounded in time. The client verifies the certificate like the apiserver does.
-// Usage: npm run bench:http [-- --seconds S] [--rounds R] [--connections C] [--json FILE]
+// servers run in child processes of their own with the same certificate, get the same payloads
+// over keep-alive connections, take turns (who goes first alternates), and every run is bounded
+// in time and count. The client verifies the certificate as the apiserver does.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createLogger } from '../src/log.ts';
 import { ensureDevCertificates } from '../src/server/tls.ts';
 import { endpointsReview, sliceReview } from './payloads.ts';
 
-const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '2' }, connections: { type: 'string', default: '20' }, json: { type: 'string' } },
-});
-const seconds = Number(values.seconds);
-const rounds = Number(values.rounds);
-const connections = Number(values.connections);
-if (!(seconds > 0 && seconds <= 60 && rounds >= 1 && rounds <= 10 && connections >= 1 && connections <= 200)) {
-  throw new Error('--seconds 0-60, --rounds 1-10 and --connections 1-200');
+export interface HttpOptions {
+  readonly seconds: number;
+  readonly rounds: number;
+  readonly connections: number;
+  /** endpoint-guard's `workers` setting. */
+  readonly workers: number;
 }
-const MAX_SAMPLES = 5_000_000; // latencies kept per run: the bound on memory as well as on time
 
-const payloads = [
+interface Run { readonly rps: number; readonly p50: number; readonly p99: number; readonly errors: number }
+export interface HttpRow {
+  readonly payload: string;
+  readonly bytes: number;
+  /** Medians over the rounds. */
+  readonly bare: Run;
+  readonly guard: Run;
+  /** guard/bare req/s of each round (both measured one after the other), sorted. */
+  readonly ratios: number[];
+}
+export interface HttpResult {
+  readonly rows: HttpRow[];
+  /** Peak resident memory (VmHWM) of each server process tree in MiB; for workers, the sum of the processes' peaks. */
+  readonly rssMiB: { readonly bare: number; readonly guard: number };
+}
+
+/** What the image (Dockerfile) sets: the benchmark runs both servers as the image runs endpoint-guard. */
+export const IMAGE_NODE_OPTIONS = '--max-semi-space-size=8';
+const MAX_SAMPLES = 2_000_000; // latencies kept per run: the bound on memory as well as on time
+
+const PAYLOADS = [
   { name: '1-endpoint slice', body: sliceReview(1) },
   { name: '100-endpoint slice', body: sliceReview(100) },
   { name: '1000-endpoint slice', body: sliceReview(1000) },
@@ -38,32 +54,9 @@ const freePort = (): Promise<number> => new Promise((resolve, reject) => {
   });
 });
 
-const node = process.execPath;
-const dir = mkdtempSync(path.join(tmpdir(), 'endpoint-guard-bench-'));
-const children: ChildProcess[] = [];
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const certs = await ensureDevCertificates(dir, 'endpoint-guard/endpoint-guard', createLogger('silent'));
-if (!certs.ok) throw new Error(certs.message);
-const ca = readFileSync(path.join(dir, 'ca.crt'));
-
-const [barePort, guardPort] = [await freePort(), await freePort()];
-const log = openSync(path.join(dir, 'server.log'), 'w'); // info-level logs, as in production, to a file
-children.push(spawn(node, ['bench/bare-server.ts', String(barePort), dir], { stdio: 'ignore' }));
-children.push(spawn(node, ['src/cli.ts', 'serve', '--port', String(guardPort), '--cert-dir', dir, '--mode', 'complain'], {
-  stdio: ['ignore', log, log], env: { ...process.env, ENDPOINT_GUARD_METRICS_PORT: '0' },
-}));
-const targets = [
-  { name: 'bare', url: `https://127.0.0.1:${barePort}/validate`, pid: children[0]?.pid },
-  { name: 'endpoint-guard', url: `https://127.0.0.1:${guardPort}/validate`, pid: children[1]?.pid },
-];
-
-function post(agent: Agent, url: string, body: string): Promise<number> {
+function post(agent: Agent, url: string, body: string, ca: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, ca, servername: 'localhost', headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = request(url, { method: 'POST', agent, ca, headers: { 'content-type': 'application/json' } }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -73,29 +66,29 @@ function post(agent: Agent, url: string, body: string): Promise<number> {
   });
 }
 
-async function ready(url: string): Promise<void> {
+async function ready(url: string, ca: Buffer): Promise<void> {
   const agent = new Agent({ ca });
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 150; i++) {
     try {
-      if ((await post(agent, url, sliceReview(1))) === 200) return;
+      if ((await post(agent, url, sliceReview(1), ca)) === 200) return;
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${url} did not answer within 10 s`);
+  throw new Error(`${url} did not answer within 15 s`);
 }
 
-async function load(url: string, body: string) {
-  const agent = new Agent({ keepAlive: true, maxSockets: connections, ca });
+async function load(url: string, body: string, ca: Buffer, options: HttpOptions): Promise<Run> {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections, ca });
   const latencies: number[] = [];
   let errors = 0;
-  const deadline = performance.now() + seconds * 1000;
+  const deadline = performance.now() + options.seconds * 1000;
   const worker = async () => {
     while (performance.now() < deadline && latencies.length < MAX_SAMPLES) {
       const start = performance.now();
       try {
-        if ((await post(agent, url, body)) !== 200) errors++;
+        if ((await post(agent, url, body, ca)) !== 200) errors++;
       } catch {
         errors++;
       }
@@ -103,7 +96,7 @@ async function load(url: string, body: string) {
     }
   };
   const started = performance.now();
-  await Promise.all(Array.from({ length: connections }, worker));
+  await Promise.all(Array.from({ length: options.connections }, worker));
   const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
@@ -111,40 +104,83 @@ async function load(url: string, body: string) {
   return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
 }
 
-const peakRssMiB = (pid: number | undefined): number => {
-  const status = pid ? readFileSync(`/proc/${pid}/status`, 'utf8') : '';
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-};
+/** The process and, for a cluster, its workers. */
+function processTree(pid: number): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return [pid, ...children.flatMap(processTree)];
+}
+const peakRssMiB = (pid: number | undefined): number => (pid === undefined ? 0 : processTree(pid).reduce((sum, p) => {
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+  return sum + kb / 1024;
+}, 0));
 
-for (const t of targets) await ready(t.url);
-type Run = Awaited<ReturnType<typeof load>>;
-const results = new Map<string, Run[]>();
-for (let round = 0; round < rounds; round++) {
-  for (const p of payloads) {
-    // Alternate who goes first, so warm-up and machine noise fall on both.
-    for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
-      const key = `${p.name}|${t.name}`;
-      results.set(key, [...(results.get(key) ?? []), await load(t.url, p.body)]);
+const medianOf = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+const medianRun = (runs: readonly Run[]): Run => ({
+  rps: medianOf(runs.map((r) => r.rps)), p50: medianOf(runs.map((r) => r.p50)), p99: medianOf(runs.map((r) => r.p99)),
+  errors: runs.reduce((n, r) => n + r.errors, 0),
+});
+
+export async function runHttp(options: HttpOptions): Promise<HttpResult> {
+  const node = process.execPath;
+  const dir = mkdtempSync(path.join(tmpdir(), 'endpoint-guard-bench-'));
+  const children: ChildProcess[] = [];
+  const cleanUp = () => {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', cleanUp);
+  try {
+    const certs = await ensureDevCertificates(dir, 'endpoint-guard/endpoint-guard', createLogger('silent'));
+    if (!certs.ok) throw new Error(certs.message);
+    const ca = readFileSync(path.join(dir, 'ca.crt'));
+
+    const [barePort, guardPort] = [await freePort(), await freePort()];
+    const log = openSync(path.join(dir, 'server.log'), 'w'); // info-level logs, as in production, to a file
+    const env = { ...process.env, NODE_OPTIONS: IMAGE_NODE_OPTIONS, ENDPOINT_GUARD_METRICS_PORT: '0' };
+    const bare = spawn(node, ['bench/bare-server.ts', String(barePort), dir], { stdio: 'ignore', env });
+    // dist/ is what the image runs (`npm run bench` builds it first): no type stripping at start-up.
+    const guard = spawn(node, ['dist/cli.js', 'serve', '--port', String(guardPort), '--cert-dir', dir, '--mode', 'complain', '--workers', String(options.workers)], {
+      stdio: ['ignore', log, log], env,
+    });
+    children.push(bare, guard);
+    const targets = [
+      { name: 'bare', url: `https://127.0.0.1:${barePort}/validate`, pid: bare.pid },
+      { name: 'endpoint-guard', url: `https://127.0.0.1:${guardPort}/validate`, pid: guard.pid },
+    ] as const;
+    for (const t of targets) await ready(t.url, ca);
+
+    const runs = new Map<string, Run[]>();
+    for (let round = 0; round < options.rounds; round++) {
+      for (const p of PAYLOADS) {
+        // Alternate who goes first, so warm-up and machine noise fall on both.
+        for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
+          const key = `${p.name}|${t.name}`;
+          runs.set(key, [...(runs.get(key) ?? []), await load(t.url, p.body, ca, options)]);
+        }
+      }
     }
+    const rows = PAYLOADS.map((p): HttpRow => {
+      const bareRuns = runs.get(`${p.name}|bare`) ?? [];
+      const guardRuns = runs.get(`${p.name}|endpoint-guard`) ?? [];
+      const ratios = guardRuns.map((g, i) => g.rps / (bareRuns[i]?.rps ?? Number.NaN)).sort((a, b) => a - b);
+      return { payload: p.name, bytes: Buffer.byteLength(p.body), bare: medianRun(bareRuns), guard: medianRun(guardRuns), ratios };
+    });
+    return { rows, rssMiB: { bare: peakRssMiB(bare.pid), guard: peakRssMiB(guard.pid) } };
+  } finally {
+    process.off('exit', cleanUp);
+    cleanUp();
   }
 }
 
-const best = (runs: Run[] = []): Run => runs.reduce((a, b) => (b.rps > a.rps ? b : a), { rps: 0, p50: 0, p99: 0, errors: 0 });
-const rows = payloads.map((p) => {
-  const bare = best(results.get(`${p.name}|bare`));
-  const guard = best(results.get(`${p.name}|endpoint-guard`));
-  const errors = [...(results.get(`${p.name}|bare`) ?? []), ...(results.get(`${p.name}|endpoint-guard`) ?? [])].reduce((n, r) => n + r.errors, 0);
-  return { payload: p.name, bytes: Buffer.byteLength(p.body), bare, guard, ratio: guard.rps / bare.rps, errors };
-});
-const rss = { bare: peakRssMiB(targets[0]?.pid), guard: peakRssMiB(targets[1]?.pid) };
-
-console.log(`HTTPS, ${connections} keep-alive connections, best of ${rounds} runs of ${seconds}s each, Node ${process.version}`);
-console.log('payload                   bytes   bare req/s  p50/p99 ms     guard req/s  p50/p99 ms     guard/bare  errors');
-for (const r of rows) {
-  const lat = (x: Run) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`.padStart(13);
-  console.log(`${r.payload.padEnd(24)}${String(r.bytes).padStart(7)}  ${Math.round(r.bare.rps).toString().padStart(11)}  ${lat(r.bare)}  ${Math.round(r.guard.rps).toString().padStart(11)}  ${lat(r.guard)}  ${r.ratio.toFixed(2).padStart(10)}  ${String(r.errors).padStart(6)}`);
+export function printHttp(result: HttpResult, options: HttpOptions): void {
+  const { seconds, rounds, connections, workers } = options;
+  console.log(`HTTPS, ${connections} keep-alive connections, ${rounds} rounds of ${seconds}s per server and payload, endpoint-guard workers: ${workers}`);
+  console.log('medians over the rounds; guard/bare: median of the rounds (lowest-highest)');
+  console.log('payload                   bytes   bare req/s  p50/p99 ms     guard req/s  p50/p99 ms     guard/bare        errors');
+  for (const r of result.rows) {
+    const lat = (x: Run) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`.padStart(13);
+    const ratio = `${medianOf(r.ratios).toFixed(2)} (${(r.ratios[0] ?? 0).toFixed(2)}-${(r.ratios.at(-1) ?? 0).toFixed(2)})`;
+    console.log(`${r.payload.padEnd(24)}${String(r.bytes).padStart(7)}  ${Math.round(r.bare.rps).toString().padStart(11)}  ${lat(r.bare)}  ${Math.round(r.guard.rps).toString().padStart(11)}  ${lat(r.guard)}  ${ratio.padStart(16)}  ${String(r.bare.errors + r.guard.errors).padStart(6)}`);
+  }
+  console.log(`peak RSS: bare ${result.rssMiB.bare.toFixed(0)} MiB, endpoint-guard ${result.rssMiB.guard.toFixed(0)} MiB${workers > 1 ? ` (${workers + 1} processes, sum of their peaks)` : ''}`);
 }
-console.log(`peak RSS: bare ${rss.bare.toFixed(0)} MiB, endpoint-guard ${rss.guard.toFixed(0)} MiB`);
-if (values.json) writeFileSync(values.json, `${JSON.stringify({ node: process.version, seconds, rounds, connections, rows, rss }, null, 2)}\n`);
-for (const c of children) c.kill('SIGTERM');
-process.exit(0);

@@ -1,53 +1,71 @@
-// In-process benchmark of review handling alone: JSON.parse, rules, policy, response, JSON.stringify.
-// Prints time per review for slices of 1, 10, 100 and 1000 endpoints and how it grows.
-// Usage: npm run bench [-- --seconds S] [-- --json FILE]
-import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+// In-process benchmark of review handling alone: JSON.parse, then the envelope, rules, policy and
+// JSON.stringify of the answer, for slices of 1, 10, 100 and 1000 endpoints.
 import { reviewAdmission } from '../src/admission.ts';
 import { configSchema } from '../src/config.ts';
 import { sliceReview } from './payloads.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '1' }, json: { type: 'string' } } });
-const seconds = Number(values.seconds);
-if (!(seconds > 0 && seconds <= 60)) throw new Error('--seconds must be a number from 0 to 60');
+export interface ReviewRow {
+  readonly endpoints: number;
+  readonly bytes: number;
+  /** Microseconds per JSON.parse of the body. */
+  readonly usParse: number;
+  /** Microseconds per review without JSON.parse: median and fastest of the timed windows. */
+  readonly usHandling: number;
+  readonly usHandlingMin: number;
+}
 
-const config = configSchema.parse({ mode: 'complain' });
+const SIZES = [1, 10, 100, 1000];
+const WINDOWS = 10;
+const MAX_CALLS_PER_WINDOW = 100_000;
+const BATCH = 8;
 
-/** Microseconds per call of `run`, over `seconds` (bounded in count too). */
-function timeIt(run: () => unknown): number {
-  for (let i = 0; i < 50; i++) run(); // warm up the JIT
-  const deadline = performance.now() + (seconds * 1000) / 2;
-  let calls = 0;
-  const start = performance.now();
-  while (performance.now() < deadline && calls < 1_000_000) {
-    run();
-    calls++;
+/**
+ * Microseconds per call of `run` in each of WINDOWS windows that together last `seconds`. Each
+ * call gets an input of its own, made by `make` outside the timed part.
+ */
+function windows<T>(seconds: number, make: () => T, run: (input: T) => unknown): number[] {
+  for (let i = 0; i < 50; i++) run(make()); // warm up the JIT
+  const times: number[] = [];
+  for (let w = 0; w < WINDOWS; w++) {
+    const deadline = performance.now() + (seconds * 1000) / WINDOWS;
+    let timed = 0;
+    let calls = 0;
+    while (performance.now() < deadline && calls < MAX_CALLS_PER_WINDOW) {
+      const inputs = Array.from({ length: BATCH }, make);
+      const start = performance.now();
+      for (const input of inputs) run(input);
+      timed += performance.now() - start;
+      calls += BATCH;
+    }
+    times.push((timed * 1000) / calls);
   }
-  return ((performance.now() - start) * 1000) / calls;
+  return times.sort((a, b) => a - b);
+}
+const median = (sorted: readonly number[]): number => sorted[Math.floor(sorted.length / 2)] ?? 0;
+
+/** Complain mode with every rule on, as the HTTP benchmark runs the server. */
+export function runReview(seconds: number): ReviewRow[] {
+  const config = configSchema.parse({ mode: 'complain' });
+  return SIZES.map((endpoints) => {
+    const body = sliceReview(endpoints);
+    // Each review gets a body parsed for it alone, as in the server (new strings, nothing cached
+    // in them), parsed outside the timed part.
+    const parse = windows(seconds / 2, () => body, (text) => JSON.parse(text));
+    const handling = windows(seconds / 2, () => JSON.parse(body) as unknown, (input) => JSON.stringify(reviewAdmission(input, config).body));
+    return { endpoints, bytes: Buffer.byteLength(body), usParse: median(parse), usHandling: median(handling), usHandlingMin: handling[0] ?? 0 };
+  });
 }
 
-function measure(body: string) {
-  const usParse = timeIt(() => JSON.parse(body));
-  const usReview = timeIt(() => JSON.stringify(reviewAdmission(JSON.parse(body), config).body));
-  return { usParse, usReview, usHandling: usReview - usParse };
+export function printReview(rows: readonly ReviewRow[], seconds: number): void {
+  const base = rows[0]?.usHandling ?? 1;
+  console.log(`\nReview handling in process (envelope, rules, policy, JSON.stringify of the answer), ${seconds}s per size`);
+  console.log(`handling: median of ${WINDOWS} windows, in brackets the fastest; each review on a body parsed for it (not timed)`);
+  console.log('endpoints  body bytes  JSON.parse us  handling us (fastest)  x 1-endpoint  us/endpoint');
+  for (const r of rows) {
+    console.log([
+      String(r.endpoints).padStart(9), String(r.bytes).padStart(10), r.usParse.toFixed(1).padStart(13),
+      `${r.usHandling.toFixed(1)} (${r.usHandlingMin.toFixed(1)})`.padStart(21),
+      (r.usHandling / base).toFixed(1).padStart(12), (r.usHandling / r.endpoints).toFixed(2).padStart(11),
+    ].join('  '));
+  }
 }
-
-const rows = [1, 10, 100, 1000].map((n) => {
-  const body = sliceReview(n);
-  const { usParse, usReview, usHandling } = measure(body);
-  return { endpoints: n, bytes: Buffer.byteLength(body), usParse, usReview, usHandling };
-});
-const base = rows[0]?.usHandling ?? 1;
-console.log(`review handling in process, Node ${process.version}, ${seconds}s per size`);
-console.log('handling = envelope, rules, policy and JSON.stringify of the answer; JSON.parse shown apart');
-console.log('endpoints  body bytes  JSON.parse us  handling us  total us  reviews/s  handling x 1-endpoint  us/endpoint');
-for (const r of rows) {
-  console.log([
-    String(r.endpoints).padStart(9), String(r.bytes).padStart(10), r.usParse.toFixed(1).padStart(13),
-    r.usHandling.toFixed(1).padStart(11), r.usReview.toFixed(1).padStart(8), Math.round(1e6 / r.usReview).toString().padStart(9),
-    (r.usHandling / base).toFixed(1).padStart(21), (r.usHandling / r.endpoints).toFixed(2).padStart(11),
-  ].join('  '));
-}
-const rssMiB = process.memoryUsage().rss / 2 ** 20;
-console.log(`peak RSS ${rssMiB.toFixed(0)} MiB`);
-if (values.json) writeFileSync(values.json, `${JSON.stringify({ node: process.version, seconds, rows, rssMiB }, null, 2)}\n`);

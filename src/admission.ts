@@ -1,11 +1,12 @@
 // AdmissionReview in, AdmissionReview out: pure, no I/O. The server hands in the parsed body.
 import { z } from 'zod';
 import type { Config, Mode } from './config.ts';
-import { type Judged, capWarnings, decide, judge, warningLine } from './policy.ts';
+import { type Judged, decide, judge, warningLines } from './policy.ts';
 import { mutate } from './mutate.ts';
 import type { Operation } from 'fast-json-patch';
 import { type CheckResult, type RuleError, checkObject } from './rules/index.ts';
 import type { ServiceLookup } from './rules/context.ts';
+import type { RuleId } from './rules/catalogue.ts';
 import { isHandledKind } from './rules/objects.ts';
 import { type KubeVersion, parseKubeVersion, kubeVersion, MAX_MINOR } from './rules/version.ts';
 import type { ClusterView } from './cluster/view.ts';
@@ -44,8 +45,8 @@ export interface ReviewLog {
   /** Set when the namespace's endpoint-guard.io/mode label chose the mode instead of the config. */
   modeFrom?: 'namespace' | undefined;
   decision: 'allowed' | 'denied' | 'exempt' | 'ignored' | 'bad-request';
-  /** Rule id of every finding, in order (repeats included). */
-  findings: string[];
+  /** How many findings of each rule (fixes on /mutate): bounded by the number of rules, however large the object. */
+  findings: Partial<Record<RuleId, number>>;
   /** Rule ids with error severity among them: what enforce rejects. */
   errors?: string[] | undefined;
   reason?: string | undefined;
@@ -142,7 +143,7 @@ function review(input: unknown, config: Config, cluster: ClusterView | undefined
     return {
       httpStatus: 400,
       body: envelope(apiVersion, errored(typeof uid === 'string' ? uid : '', 400, message)),
-      log: { mode: config.mode, decision: 'bad-request', findings: [], reason: message, uid: typeof uid === 'string' ? uid : undefined },
+      log: { mode: config.mode, decision: 'bad-request', findings: {}, reason: message, uid: typeof uid === 'string' ? uid : undefined },
     };
   }
   const { apiVersion, request: req } = parsed.data;
@@ -151,7 +152,7 @@ function review(input: unknown, config: Config, cluster: ClusterView | undefined
   const log: ReviewLog = {
     uid: req.uid, kind: req.kind.kind, namespace: req.namespace ?? undefined, name: objectName(req),
     operation: req.operation, user, dryRun: req.dryRun ?? undefined, mode: namespaceMode ?? config.mode,
-    ...(namespaceMode !== undefined ? { modeFrom: 'namespace' as const } : {}), decision: 'allowed', findings: [],
+    ...(namespaceMode !== undefined ? { modeFrom: 'namespace' as const } : {}), decision: 'allowed', findings: {},
   };
   const reason = skipReason(req, settingsOf(config));
   const { response, log: logged } = reason
@@ -183,9 +184,15 @@ export function reviewMutation(input: unknown, config: Config, context: ReviewCo
     const mutation = mutate({
       object: req.object, oldObject: req.oldObject, operation: req.operation, version: settingsOf(config).version,
     }, config);
-    const warnings = capWarnings(mutation.fixes.map(warningLine), config.maxWarnings);
-    return { response: patched(req.uid, mutation.patch, warnings), log: { ...log, findings: mutation.fixes.map((f) => f.rule) } };
+    const warnings = warningLines(mutation.fixes, config.maxWarnings);
+    return { response: patched(req.uid, mutation.patch, warnings), log: { ...log, findings: countByRule(mutation.fixes) } };
   });
+}
+
+function countByRule(findings: readonly { readonly rule: RuleId }[]): Partial<Record<RuleId, number>> {
+  const counts: Partial<Record<RuleId, number>> = {};
+  for (const { rule } of findings) counts[rule] = (counts[rule] ?? 0) + 1;
+  return counts;
 }
 
 function objectName(req: AdmissionRequest): string | undefined {
@@ -212,7 +219,7 @@ function validate(req: AdmissionRequest, log: ReviewLog, config: Config, check: 
   const { ruleErrors } = result;
   const logged: ReviewLog = {
     ...log,
-    findings: judged.map((f) => f.rule),
+    findings: countByRule(judged),
     ...(decision.errors.length > 0 ? { errors: [...new Set(decision.errors.map((f) => f.rule))] } : {}),
     ...(ruleErrors.length > 0 ? { ruleErrors } : {}),
   };

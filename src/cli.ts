@@ -2,17 +2,19 @@
 // The endpoint-guard command line. Each subcommand is one entry in `commands`: its options, its
 // help, and a run function that returns an exit code. Nothing runs on import; the entry guard at
 // the bottom is the only place that touches process.argv and the exit code.
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { CONFIG_FLAGS, type ConfigFlags, loadConfig } from './config-load.ts';
 import { MODES } from './config.ts';
 import { lintHelp, lintOptions, lintUsage, runLint } from './lint/command.ts';
 import { convertHelp, convertOptions, convertUsage, runConvert } from './convert/command.ts';
-import { createLogger } from './log.ts';
+import { type Logger, createLogger } from './log.ts';
 import { certsCommand } from './server/certs-command.ts';
 import { auditCommand } from './cluster/audit-command.ts';
 import { manifestsCommand } from './cluster/manifests-command.ts';
-import { startServing } from './server/serve.ts';
+import { type Serving, startServing } from './server/serve.ts';
+import { startCluster } from './server/workers.ts';
 
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from './io.ts';
 
@@ -35,7 +37,7 @@ interface Command {
 
 const serve: Command = {
   summary: 'run the admission webhook over HTTPS',
-  usage: `${PROGRAM} serve [--port N] [--host H] [--mode ${MODES.join('|')}] [--cert-dir DIR] [--config FILE] [--kubernetes-version V] [--log-level L] [--metrics-port N] [--kubeconfig FILE] [--client-ca FILE]`,
+  usage: `${PROGRAM} serve [--port N] [--host H] [--mode ${MODES.join('|')}] [--cert-dir DIR] [--config FILE] [--kubernetes-version V] [--log-level L] [--metrics-port N] [--kubeconfig FILE] [--client-ca FILE] [--workers N]`,
   help: [
     '  --port N                  port to listen on (default 8443)',
     '  --host H                  address to bind (default 127.0.0.1; 0.0.0.0 in a Pod)',
@@ -48,6 +50,7 @@ const serve: Command = {
     '  --kubeconfig FILE         watch this cluster\'s Namespaces and Services (default: the Pod\'s service account in a',
     '                            cluster, no cluster outside one)',
     '  --client-ca FILE          require client certificates signed by this CA (the apiserver\'s; default: none)',
+    '  --workers N               server processes sharing the port, for more than one core (default 1)',
     'Every setting can also come from ENDPOINT_GUARD_<SETTING> (e.g. ENDPOINT_GUARD_MODE); flags win over the',
     'environment, which wins over the config file.',
   ].join('\n'),
@@ -128,15 +131,23 @@ async function runServe(values: Values, _positionals: string[], io: Io): Promise
   const log = createLogger(config.logLevel);
 
   // Handlers first: a SIGTERM that arrives while we start (or right after 'listening') still drains.
-  const stopSignal = shutdownSignal();
-  const started = await startServing(config, log);
+  // A cluster worker waits for the SIGTERM its primary passes on; a terminal's Ctrl-C reaches
+  // every process of the group, and the primary's SIGTERM would then be a second signal.
+  const stopSignal = shutdownSignal(log, cluster.isWorker ? ['SIGTERM'] : ['SIGTERM', 'SIGINT'], () => serving?.abort?.());
+  if (cluster.isWorker) process.on('SIGINT', () => undefined);
+  let serving: Serving | undefined;
+  const started = config.workers > 1 && cluster.isPrimary
+    ? await startCluster(config, log)
+    : await startServing(config, log, { worker: cluster.isWorker });
   if (!started.ok) {
     io.stderr(`${PROGRAM}: ${started.message}`);
     return EXIT_FAILURE;
   }
   const server = started.serving;
+  serving = server;
   log.info({
     url: server.url, port: server.port, metricsUrl: server.metricsUrl, mode: config.mode, kubernetesVersion: config.kubernetesVersion,
+    ...(cluster.isWorker ? { worker: cluster.worker?.id } : { workers: config.workers }),
   }, 'listening');
 
   const signal = await stopSignal;
@@ -150,13 +161,16 @@ async function runServe(values: Values, _positionals: string[], io: Io): Promise
  * Resolves on the first SIGTERM (Kubernetes stopping the Pod) or SIGINT (Ctrl-C). A second signal
  * while we drain means the caller has stopped waiting, so we exit at once.
  */
-function shutdownSignal(): Promise<NodeJS.Signals> {
-  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+function shutdownSignal(log: Logger, signals: NodeJS.Signals[], abort: () => void): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const first = (signal: NodeJS.Signals) => {
       for (const s of signals) {
         process.off(s, first);
-        process.once(s, () => process.exit(EXIT_FAILURE));
+        process.once(s, (again: NodeJS.Signals) => {
+          log.warn({ signal: again }, 'second signal: exiting without waiting for requests in flight');
+          abort();
+          process.exit(EXIT_FAILURE);
+        });
       }
       resolve(signal);
     };

@@ -20,6 +20,7 @@ export const CONFIG_FLAGS = [
   ['metrics-port', 'metricsPort'],
   ['kubeconfig', 'kubeconfig'],
   ['client-ca', 'clientCa'],
+  ['workers', 'workers'],
 ] as const satisfies readonly (readonly [string, ConfigKey])[];
 export type ConfigFlag = (typeof CONFIG_FLAGS)[number][0];
 
@@ -34,7 +35,7 @@ const ENV_KEYS = [
   'mode', 'host', 'port', 'certDir', 'service', 'kubernetesVersion', 'softEndpointLimit',
   'maxWarnings', 'maxBodyBytes', 'onRuleError', 'logLevel', 'exemptUsers',
   'fixManagedBy', 'managedByValue', 'fixIPv6', 'fixDuplicates',
-  'metrics', 'metricsPort', 'endpointsWritersTopN', 'certReloadSeconds', 'shutdownDelaySeconds',
+  'metrics', 'metricsPort', 'endpointsWritersTopN', 'certReloadSeconds', 'shutdownDelaySeconds', 'workers',
   'kubeconfig',
   'reviewBudgetMs', 'maxJsonDepth', 'maxConnections', 'handshakeTimeoutSeconds', 'headersTimeoutSeconds',
   'requestTimeoutSeconds', 'keepAliveTimeoutSeconds', 'clientCa',

@@ -98,6 +98,8 @@ export const configSchema = z.strictObject({
    * the listener closes: the time the Service's endpoints take to drop this Pod everywhere.
    */
   shutdownDelaySeconds: z.coerce.number().min(0).max(60).default(0),
+  /** Server processes sharing the port (node:cluster), for Pods with more than one core; 1: no cluster. */
+  workers: z.coerce.number().int().min(1).max(64).default(1),
   /**
    * The cluster the Namespace and Service caches come from. Unset: the Pod's service account when
    * running in a cluster, and no cluster (the cluster-free rules only) otherwise.

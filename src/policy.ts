@@ -66,10 +66,25 @@ export function warningLine(f: Finding): string {
   return `${[...render(f, 16, 32)].slice(0, MAX_WARNING_CHARS - 3).join('')}...`;
 }
 
-/** A bounded list: the first max-1 lines, then one line counting the rest. */
-export function capWarnings(lines: readonly string[], max: number): string[] {
-  if (lines.length <= max) return [...lines];
-  return [...lines.slice(0, max - 1), `... and ${lines.length - (max - 1)} more findings`];
+/**
+ * At most `max` warning lines, errors first as given, repeated lines once. When there are more,
+ * the last line counts the findings not shown (repeats of a shown line included). Lines are
+ * rendered only until the cap is known to be reached: a 1000-endpoint slice full of problems
+ * costs `max` renderings, not 1000.
+ */
+export function warningLines(findings: readonly Finding[], max: number): string[] {
+  const lines = new Set<string>();
+  let shown = findings.length; // findings behind the first max-1 lines
+  for (let i = 0; i < findings.length; i++) {
+    const f = findings[i];
+    if (f === undefined) continue;
+    const before = lines.size;
+    lines.add(warningLine(f));
+    if (lines.size === before) continue;
+    if (lines.size === max) shown = i;
+    if (lines.size > max) return [...[...lines].slice(0, max - 1), `... and ${findings.length - shown} more findings`];
+  }
+  return [...lines];
 }
 
 export interface Decision {
@@ -92,8 +107,7 @@ export function decide(findings: readonly Judged[], mode: Mode, maxWarnings: num
   const errors = findings.filter((f) => f.severity === 'error');
   if (mode === 'off') return { allowed: true, warnings: [], auditAnnotations: {}, errors };
   // Errors first: when the list is capped, what enforce rejects is what a person must see.
-  const ordered = [...errors, ...findings.filter((f) => f.severity !== 'error')];
-  const warnings = capWarnings([...new Set(ordered.map(warningLine))], maxWarnings);
+  const warnings = warningLines([...errors, ...findings.filter((f) => f.severity !== 'error')], maxWarnings);
   if (errors.length === 0) return { allowed: true, warnings, auditAnnotations: {}, errors };
   if (mode === 'enforce') return { allowed: false, warnings, message: denyMessage(errors), auditAnnotations: {}, errors };
   return {

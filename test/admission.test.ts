@@ -136,6 +136,12 @@ describe('settings', () => {
     assert.equal(response.warnings?.length, 5);
     assert.match(response.warnings?.[4] ?? '', /^\.\.\. and \d+ more findings$/);
   });
+  test('the log counts findings per rule, however many there are', () => {
+    const endpoints = Array.from({ length: 50 }, (_, i) => ({ addresses: [`239.1.1.${i}`] }));
+    const outcome = reviewAdmission(requestWith(slice({}, endpoints)), config({ maxWarnings: 5 }));
+    assert.equal(outcome.log.findings['special-address'], 50);
+    assert.deepEqual(Object.values(outcome.log.findings).every((n) => Number.isInteger(n) && n > 0), true);
+  });
 });
 
 describe('a rule that throws', () => {

@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { kustomizeBuild } from './helpers/manifests.ts';
+import { IMAGE_NODE_OPTIONS } from '../bench/http.ts';
 
 interface Instruction { readonly keyword: string; readonly args: string }
 interface Stage { readonly from: string; readonly name: string | undefined; readonly instructions: Instruction[] }
@@ -74,6 +75,10 @@ describe('Dockerfile', () => {
     assert.deepEqual(args(final, 'EXPOSE').join(' ').split(/\s+/).sort(), ['8443', '9090']);
     assert.ok(args(final, 'COPY').some((a) => /^package\.json\b/.test(a)), 'package.json is there for --version');
     assert.ok(args(final, 'ENV').some((a) => a === 'NODE_ENV=production'));
+  });
+
+  test('runs Node.js with the options the benchmark measured', () => {
+    assert.ok(args(final, 'ENV').includes(`NODE_OPTIONS=${IMAGE_NODE_OPTIONS}`), `ENV NODE_OPTIONS=${IMAGE_NODE_OPTIONS}`);
   });
 
   test('keeps certificates, dependencies and build output of the checkout out of the build context', async () => {

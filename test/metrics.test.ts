@@ -126,14 +126,14 @@ describe('createMetrics', () => {
   test('registers nothing globally: two registries count apart', async () => {
     const a = createMetrics({ endpointsWritersTopN: 1, processMetrics: false });
     const b = createMetrics({ endpointsWritersTopN: 1, processMetrics: false });
-    a.observeReview('validate', { mode: 'complain', decision: 'allowed', findings: [], kind: 'Endpoints', operation: 'CREATE' }, 0.001);
+    a.observeReview('validate', { mode: 'complain', decision: 'allowed', findings: {}, kind: 'Endpoints', operation: 'CREATE' }, 0.001);
     assert.equal(valueOf(await render(a), 'endpoint_guard_reviews_total', { kind: 'Endpoints' }), 1);
     assert.equal(valueOf(await render(b), 'endpoint_guard_reviews_total', { kind: 'Endpoints' }), 0);
   });
 
   test('counts rule errors by the check that threw', async () => {
     const m = createMetrics({ endpointsWritersTopN: 1, processMetrics: false });
-    m.observeReview('validate', { mode: 'enforce', decision: 'allowed', findings: [], ruleErrors: [{ check: 'policy', message: 'boom' }, { check: 'policy', message: 'again' }, { check: 'apiserver validation', message: 'x: y' }] }, 0.001);
+    m.observeReview('validate', { mode: 'enforce', decision: 'allowed', findings: {}, ruleErrors: [{ check: 'policy', message: 'boom' }, { check: 'policy', message: 'again' }, { check: 'apiserver validation', message: 'x: y' }] }, 0.001);
     const samples = await render(m);
     assert.equal(valueOf(samples, 'endpoint_guard_rule_errors_total', { check: 'policy' }), 2);
     assert.equal(valueOf(samples, 'endpoint_guard_rule_errors_total', { check: 'apiserver validation' }), 1);
@@ -141,8 +141,8 @@ describe('createMetrics', () => {
 
   test('labels a kind or operation it does not know as other or unknown, so a client cannot add series', async () => {
     const m = createMetrics({ endpointsWritersTopN: 1, processMetrics: false });
-    m.observeReview('validate', { mode: 'complain', decision: 'ignored', findings: [], kind: 'Pod', operation: 'CREATE' }, 0.001);
-    m.observeReview('validate', { mode: 'complain', decision: 'ignored', findings: [], kind: 'Secret', operation: 'PATCH' }, 0.001);
+    m.observeReview('validate', { mode: 'complain', decision: 'ignored', findings: {}, kind: 'Pod', operation: 'CREATE' }, 0.001);
+    m.observeReview('validate', { mode: 'complain', decision: 'ignored', findings: {}, kind: 'Secret', operation: 'PATCH' }, 0.001);
     const reviews = (await render(m)).filter((x) => x.name === 'endpoint_guard_reviews_total');
     assert.deepEqual(reviews.map((r) => [r.labels.kind, r.labels.operation, r.value]), [['other', 'CREATE', 1], ['other', 'unknown', 1]]);
   });

@@ -278,3 +278,13 @@ describe('agreement with the apiserver fixtures', () => {
     });
   }
 });
+
+describe('checks that remember the values they passed', () => {
+  it('give every value the same answer the second time, past the point where the memory is cleared', () => {
+    const values = Array.from({ length: 5000 }, (_, i) => (i % 3 === 0 ? `Node_${i}` : i % 3 === 1 ? `node-${i}` : `${'z'.repeat(60)}${i}`));
+    const first = values.map((v) => [dnsSubdomain(v), labelValue(v, true), labelValue(v, false)]);
+    assert.deepEqual(values.map((v) => [dnsSubdomain(v), labelValue(v, true), labelValue(v, false)]), first);
+    assert.deepEqual(labelValue('z'.repeat(64), false), ['must be no more than 63 characters']);
+    assert.deepEqual(labelValue('z'.repeat(64), true), ['must be no more than 63 bytes']);
+  });
+});

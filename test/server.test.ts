@@ -116,6 +116,17 @@ describe('webhook server', { timeout: 60_000 }, () => {
     });
   });
 
+  test('answers reviews on the URL the apiserver calls, with its ?timeout= query, on both routes', async (t) => {
+    const s = await start(t);
+    for (const route of ['/validate', '/mutate']) {
+      const reply = await httpsRequest(`${s.server.url}${route}?timeout=10s`, { ca: tls.ca, method: 'POST', headers: JSON_HEADERS, body: fixture });
+      assert.equal(reply.status, 200);
+      assert.equal(reply.headers['content-type'], 'application/json; charset=utf-8');
+      assert.partialDeepStrictEqual(replyJson(reply), { kind: 'AdmissionReview', response: { uid: fixtureUid() } });
+    }
+    assert.deepEqual(s.logs.lines.filter((l) => l.msg === 'review').map((l) => l.path), ['/validate', '/mutate']);
+  });
+
   test('logs one line per review with its fields and the duration, and not the body', async (t) => {
     const s = await start(t);
     await s.post(fixture);

@@ -104,6 +104,8 @@ describe('endpoint-guard serve and SIGTERM under load', { timeout: 90_000 }, () 
     await cli.waitForLine((l) => l.msg === 'shutting down', 5_000);
     cli.child.kill('SIGTERM');
     assert.deepEqual(await withDeadline(cli.exited, 5_000, 'exit after the second SIGTERM'), { code: 1, signal: null });
+    // Logging is asynchronous: the line written just before process.exit() must still come out.
+    assert.equal(cli.lines.at(-1)?.msg, 'second signal: exiting without waiting for requests in flight');
   });
 });
 

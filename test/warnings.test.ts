@@ -7,7 +7,8 @@ import { ruleIds } from '../src/rules/catalogue.ts';
 import type { CheckInput } from '../src/rules/index.ts';
 import { kubeVersion } from '../src/rules/version.ts';
 import { serviceLookup } from '../src/cluster/objects.ts';
-import { MAX_WARNING_CHARS, capWarnings, decide, judge, warningLine } from '../src/policy.ts';
+import { MAX_WARNING_CHARS, decide, judge, warningLine, warningLines } from '../src/policy.ts';
+import { policy } from '../src/rules/finding.ts';
 import { check, endpointsObject, ipv4Addresses, ipv4Endpoints, type Json, slice } from './helpers/objects.ts';
 
 const a = (n: number) => 'a'.repeat(n);
@@ -85,10 +86,18 @@ describe('warning lines', () => {
     assert.equal(warningLine(f), 'address: endpoints[0].addresses[0]: "127.0.0.1": may not be in the loopback range (127.0.0.0/8, ::1/128)');
   });
 
-  test('capWarnings keeps the first lines and counts the rest', () => {
-    const lines = Array.from({ length: 25 }, (_, i) => `w${i}`);
-    assert.deepEqual(capWarnings(lines, 10), [...lines.slice(0, 9), '... and 16 more findings']);
-    assert.deepEqual(capWarnings(lines.slice(0, 10), 10), lines.slice(0, 10));
+  test('warningLines keeps the first lines and counts the findings not shown', () => {
+    const findings = Array.from({ length: 25 }, (_, i) => policy({ rule: 'zone', path: ['endpoints', i, 'zone'] }, 'bad zone'));
+    const lines = findings.map(warningLine);
+    assert.deepEqual(warningLines(findings, 10), [...lines.slice(0, 9), '... and 16 more findings']);
+    assert.deepEqual(warningLines(findings.slice(0, 10), 10), lines.slice(0, 10));
+  });
+
+  test('warningLines shows a repeated line once; the count line counts findings, repeats included', () => {
+    const at = (i: number) => policy({ rule: 'zone', path: ['endpoints', i, 'zone'] }, 'bad zone');
+    const [l0, l1, l2] = [at(0), at(1), at(2)].map(warningLine);
+    assert.deepEqual(warningLines([at(0), at(0), at(1), at(1), at(2)], 3), [l0, l1, l2]);
+    assert.deepEqual(warningLines([at(0), at(0), at(1), at(2), at(0), at(3)], 3), [l0, l1, '... and 3 more findings']);
   });
 
   test('a 1000-endpoint slice full of problems yields at most maxWarnings lines', () => {

@@ -46,31 +46,40 @@ export function specialIP(value: string, ip: ParsedIP | undefined, path: FieldPa
   return [invalid(at(path), value, range === 'unspecified' ? `may not be unspecified (${value})` : SPECIAL_DETAIL[range])];
 }
 
-/** One EndpointSlice address, judged by its addressType (spec 4.4; 1.24-1.32 used older IP checks). */
+/**
+ * One EndpointSlice address, `list[index]`, judged by its addressType (spec 4.4; 1.24-1.32 used
+ * older IP checks); findings go to `out`.
+ */
 export function checkSliceAddress(
-  addressType: string, value: string, version: KubeVersion, path: FieldPath, listPath: FieldPath,
-): Finding[] {
+  addressType: string, value: string, version: KubeVersion, list: FieldPath, index: number, out: Finding[],
+): void {
   if (addressType === 'FQDN') {
-    return fqdnProblems(value).flatMap((p) => (p.details.length === 1 && p.details[0] === 'Required'
-      ? [required(at(path))]
-      : [invalid(at(path), p.value, p.details.join(','), shortNameHint(p.details[0] ?? ''))]));
+    for (const p of fqdnProblems(value)) {
+      out.push(p.details.length === 1 && p.details[0] === 'Required'
+        ? required(at([...list, index]))
+        : invalid(at([...list, index]), p.value, p.details.join(','), shortNameHint(p.details[0] ?? '')));
+    }
+    return;
   }
-  if (addressType !== 'IPv4' && addressType !== 'IPv6') return [];
+  if (addressType !== 'IPv4' && addressType !== 'IPv6') return;
   const ip = parseIP(value);
   const wantV4 = addressType === 'IPv4';
+  // Nearly every address: parsed, of the slice's family, in strict canonical form, not special.
+  // Nothing below reports anything for it, in any version; the path is only built for a finding.
+  if (ip && ip.is4 === wantV4 && !ip.leadingZeros && !ip.mapped && ip.canonical === value && specialRange(ip) === undefined) return;
+  const path = [...list, index];
   if (!version.modernIPChecks) {
-    const wrongFamily = !ip || ip.is4 !== wantV4;
-    return [
-      ...(wrongFamily ? [invalid(at(path), value, `must be a valid ${addressType} address`)] : []),
-      ...specialIP(value, ip, path),
-    ];
+    if (!ip || ip.is4 !== wantV4) out.push(invalid(at(path), value, `must be a valid ${addressType} address`));
+    out.push(...specialIP(value, ip, path));
+    return;
   }
   const first = wantV4 ? legacyIP(value, ip, version, path) : strictIP(value, ip, path);
-  if (first.length > 0 || !ip) return first;
-  return [
-    ...(ip.is4 !== wantV4 ? [invalid(at(listPath), value, `must be an ${addressType} address`)] : []),
-    ...specialIP(value, ip, path),
-  ];
+  if (first.length > 0 || !ip) {
+    out.push(...first);
+    return;
+  }
+  if (ip.is4 !== wantV4) out.push(invalid(at(list), value, `must be an ${addressType} address`));
+  out.push(...specialIP(value, ip, path));
 }
 
 /** The IP of one Endpoints address: the legacy check, then the special-range check, which always runs. */
@@ -80,21 +89,18 @@ export function checkEndpointsIP(value: string, version: KubeVersion, path: Fiel
 }
 
 /** Policy on one IP the apiserver lets through: its text form, and whether it is unicast at all. */
-export function addressPolicy(value: string, path: FieldPath): Finding[] {
+export function addressPolicy(value: string, path: FieldPath, out: Finding[]): void {
   const ip = parseIP(value);
-  if (!ip) return [];
-  const findings: Finding[] = [];
-  const canonical = canonicalIP(ip);
-  if (canonical !== value) {
+  if (!ip) return;
+  const special = specialRange(ip) === undefined ? unicastProblem(ip) : undefined;
+  if (ip.canonical !== value) {
     const why = ip.leadingZeros ? 'has leading zeros (ambiguous: octal or decimal?)'
       : ip.mapped ? 'is an IPv4-mapped IPv6 address' : 'is not in canonical form (RFC 5952)';
-    findings.push(policy({ rule: 'ip-format', path }, `${JSON.stringify(value)} ${why}; write "${canonical}"`, value));
+    out.push(policy({ rule: 'ip-format', path }, `${JSON.stringify(value)} ${why}; write "${ip.canonical}"`, value));
   }
-  const problem = specialRange(ip) === undefined ? unicastProblem(ip) : undefined;
-  if (problem) {
-    findings.push(policy({ rule: 'special-address', path }, `${JSON.stringify(value)} is a ${problem} address; endpoints should be unicast`, value));
+  if (special) {
+    out.push(policy({ rule: 'special-address', path }, `${JSON.stringify(value)} is a ${special} address; endpoints should be unicast`, value));
   }
-  return findings;
 }
 
 export const ipFamily = (value: string): 4 | 6 | undefined => {

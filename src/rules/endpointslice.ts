@@ -72,23 +72,35 @@ function validateEndpoints(slice: EndpointSlice, version: KubeVersion): Finding[
     return [tooMany({ rule: 'endpoint-limit', path: ['endpoints'] }, endpoints.length, MAX_ENDPOINTS)]; // nothing inside is checked
   }
   const checkAddresses = ADDRESS_TYPES.includes(slice.addressType);
-  return endpoints.flatMap((ep, i) => validateEndpoint(ep, slice.addressType, checkAddresses, version, ['endpoints', i]));
+  const findings: Finding[] = [];
+  endpoints.forEach((ep, i) => validateEndpoint(ep, slice.addressType, checkAddresses, version, i, findings));
+  return findings;
 }
 
-function validateEndpoint(ep: SliceEndpoint, addressType: string, checkAddresses: boolean, version: KubeVersion, path: FieldPath): Finding[] {
-  const findings: Finding[] = [];
-  const addressesPath = [...path, 'addresses'];
+// Runs for each of up to 1000 endpoints: field paths are built only for a finding.
+function validateEndpoint(
+  ep: SliceEndpoint, addressType: string, checkAddresses: boolean, version: KubeVersion, i: number, findings: Finding[],
+): void {
   const addresses = ep.addresses ?? [];
-  if (addresses.length === 0) findings.push(required({ rule: 'address-count', path: addressesPath }, 'must contain at least 1 address'));
-  else if (addresses.length > MAX_ADDRESSES) findings.push(tooMany({ rule: 'address-count', path: addressesPath }, addresses.length, MAX_ADDRESSES));
-  if (checkAddresses) {
-    addresses.forEach((a, j) => findings.push(...checkSliceAddress(addressType, a, version, [...addressesPath, j], addressesPath)));
+  if (addresses.length === 0) {
+    findings.push(required({ rule: 'address-count', path: ['endpoints', i, 'addresses'] }, 'must contain at least 1 address'));
+  } else if (addresses.length > MAX_ADDRESSES) {
+    findings.push(tooMany({ rule: 'address-count', path: ['endpoints', i, 'addresses'] }, addresses.length, MAX_ADDRESSES));
   }
-  if (ep.nodeName !== undefined) findings.push(...names('endpoint-fields', [...path, 'nodeName'], ep.nodeName, dnsSubdomain(ep.nodeName)));
-  if (ep.deprecatedTopology) findings.push(...validateTopology(ep.deprecatedTopology, version, [...path, 'deprecatedTopology']));
-  if (ep.hostname !== undefined) findings.push(...names('endpoint-fields', [...path, 'hostname'], ep.hostname, dnsLabel(ep.hostname)));
-  if (ep.hints) findings.push(...validateHints(ep.hints, version, [...path, 'hints']));
-  return findings;
+  if (checkAddresses) {
+    const list = ['endpoints', i, 'addresses'];
+    addresses.forEach((a, j) => checkSliceAddress(addressType, a, version, list, j, findings));
+  }
+  if (ep.nodeName !== undefined) {
+    const details = dnsSubdomain(ep.nodeName);
+    if (details.length > 0) findings.push(...names('endpoint-fields', ['endpoints', i, 'nodeName'], ep.nodeName, details));
+  }
+  if (ep.deprecatedTopology) findings.push(...validateTopology(ep.deprecatedTopology, version, ['endpoints', i, 'deprecatedTopology']));
+  if (ep.hostname !== undefined) {
+    const details = dnsLabel(ep.hostname);
+    if (details.length > 0) findings.push(...names('endpoint-fields', ['endpoints', i, 'hostname'], ep.hostname, details));
+  }
+  if (ep.hints) findings.push(...validateHints(ep.hints, version, ['endpoints', i, 'hints']));
 }
 
 function validateTopology(topology: Record<string, string>, version: KubeVersion, path: FieldPath): Finding[] {
@@ -209,11 +221,12 @@ function endpointPolicy(slice: EndpointSlice): Finding[] {
       const path = ['endpoints', i, 'addresses', j];
       if (j > 0 && addresses.indexOf(a) < j) {
         findings.push(policy({ rule: 'duplicate-address', path }, `${JSON.stringify(a)} repeats in this endpoint; remove the duplicate`, a));
-      } else if (firstSeen.has(a)) {
-        findings.push(policy({ rule: 'duplicate-address', path }, `${JSON.stringify(a)} is also in endpoints[${firstSeen.get(a)}]; keep one`, a));
+      } else {
+        const first = firstSeen.get(a);
+        if (first === undefined) firstSeen.set(a, i);
+        else findings.push(policy({ rule: 'duplicate-address', path }, `${JSON.stringify(a)} is also in endpoints[${first}]; keep one`, a));
       }
-      if (!firstSeen.has(a)) firstSeen.set(a, i);
-      if (isIP) findings.push(...addressPolicy(a, path));
+      if (isIP) addressPolicy(a, path, findings);
     });
     if (ep.zone !== undefined && labelValue(ep.zone, true).length > 0) {
       findings.push(policy({ rule: 'zone', path: ['endpoints', i, 'zone'] }, `${JSON.stringify(ep.zone)} is not a valid zone label value, so topology routing ignores it`, ep.zone));

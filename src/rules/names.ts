@@ -31,6 +31,8 @@ const maxLenError = (max: number, unit: 'characters' | 'bytes') => `must be no m
 const EMPTY_ERROR = 'must be non-empty';
 const byteUnit = (lengthInBytes: boolean) => (lengthInBytes ? 'bytes' : 'characters');
 const byteLength = (value: string) => Buffer.byteLength(value, 'utf8');
+// Every pattern here is ASCII-only: a value that matches one has as many bytes as characters.
+const lengthIf = (matched: boolean, value: string) => (matched ? value.length : byteLength(value));
 
 const DNS1123_LABEL_MSG = regexError(
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
@@ -56,8 +58,9 @@ const FQDN_SEGMENTS_MSG = 'should be a domain with at least two segments separat
 /** IsDNS1123Label. Length and pattern problems can both be reported. */
 export function dnsLabel(value: string): string[] {
   const errs: string[] = [];
-  if (byteLength(value) > DNS1123_LABEL_MAX_LENGTH) errs.push(maxLenError(DNS1123_LABEL_MAX_LENGTH, 'characters'));
-  if (!DNS1123_LABEL_RE.test(value)) {
+  const matched = DNS1123_LABEL_RE.test(value);
+  if (lengthIf(matched, value) > DNS1123_LABEL_MAX_LENGTH) errs.push(maxLenError(DNS1123_LABEL_MAX_LENGTH, 'characters'));
+  if (!matched) {
     // A valid subdomain that is not a label can only be wrong for its dots.
     errs.push(DNS1123_SUBDOMAIN_RE.test(value) ? 'must not contain dots' : DNS1123_LABEL_MSG);
   }
@@ -65,23 +68,47 @@ export function dnsLabel(value: string): string[] {
 }
 
 // Takes the byte length separately because generateNamePrefix masks at byte level, like Go.
-function subdomain(value: string, bytes: number, lengthUnit: 'characters' | 'bytes'): string[] {
+function subdomain(value: string, lengthUnit: 'characters' | 'bytes', bytes?: number): string[] {
   const errs: string[] = [];
-  if (bytes > DNS1123_SUBDOMAIN_MAX_LENGTH) errs.push(maxLenError(DNS1123_SUBDOMAIN_MAX_LENGTH, lengthUnit));
-  if (!DNS1123_SUBDOMAIN_RE.test(value)) errs.push(DNS1123_SUBDOMAIN_MSG);
+  const matched = DNS1123_SUBDOMAIN_RE.test(value);
+  if ((bytes ?? lengthIf(matched, value)) > DNS1123_SUBDOMAIN_MAX_LENGTH) errs.push(maxLenError(DNS1123_SUBDOMAIN_MAX_LENGTH, lengthUnit));
+  if (!matched) errs.push(DNS1123_SUBDOMAIN_MSG);
   return errs;
 }
 
+/**
+ * Values a check has already passed. The endpoints of one slice share a few node names and zones,
+ * and controllers send the same ones all day; a hash lookup is cheaper than the pattern. Only
+ * valid values are kept (their answer is "no details" in every version); bounded, cleared when full.
+ */
+function passed(): { has(value: string): boolean; add(value: string): void } {
+  const values = new Set<string>();
+  return {
+    has: (value) => values.has(value),
+    add: (value) => {
+      if (values.size >= PASSED_MAX) values.clear();
+      values.add(value);
+    },
+  };
+}
+const PASSED_MAX = 4096;
+const validSubdomains = passed();
+const validLabelValues = passed();
+
 /** IsDNS1123Subdomain (object names, node names). */
 export function dnsSubdomain(value: string): string[] {
-  return subdomain(value, byteLength(value), 'characters');
+  if (validSubdomains.has(value)) return [];
+  const errs = subdomain(value, 'characters');
+  if (errs.length === 0) validSubdomains.add(value);
+  return errs;
 }
 
 /** IsDNS1035Label (Service names): starts with a letter. */
 export function dns1035Label(value: string): string[] {
   const errs: string[] = [];
-  if (byteLength(value) > DNS1035_LABEL_MAX_LENGTH) errs.push(maxLenError(DNS1035_LABEL_MAX_LENGTH, 'characters'));
-  if (!DNS1035_LABEL_RE.test(value)) errs.push(DNS1035_LABEL_MSG);
+  const matched = DNS1035_LABEL_RE.test(value);
+  if (lengthIf(matched, value) > DNS1035_LABEL_MAX_LENGTH) errs.push(maxLenError(DNS1035_LABEL_MAX_LENGTH, 'characters'));
+  if (!matched) errs.push(DNS1035_LABEL_MSG);
   return errs;
 }
 
@@ -97,7 +124,7 @@ export function qualifiedName(value: string, lengthInBytes: boolean): string[] {
   if (parts.length === 2) {
     const prefix = parts[0] ?? '';
     if (prefix === '') errs.push(`prefix part ${EMPTY_ERROR}`);
-    else errs.push(...subdomain(prefix, byteLength(prefix), byteUnit(lengthInBytes)).map((m) => `prefix part ${m}`));
+    else errs.push(...subdomain(prefix, byteUnit(lengthInBytes)).map((m) => `prefix part ${m}`));
   }
   const nameBytes = byteLength(name);
   if (nameBytes === 0) errs.push(`name part ${EMPTY_ERROR}`);
@@ -108,9 +135,12 @@ export function qualifiedName(value: string, lengthInBytes: boolean): string[] {
 
 /** IsValidLabelValue (label values, hints.forZones[].name). The empty string is valid. */
 export function labelValue(value: string, lengthInBytes: boolean): string[] {
+  if (validLabelValues.has(value)) return [];
   const errs: string[] = [];
-  if (byteLength(value) > LABEL_VALUE_MAX_LENGTH) errs.push(maxLenError(LABEL_VALUE_MAX_LENGTH, byteUnit(lengthInBytes)));
-  if (!LABEL_VALUE_RE.test(value)) errs.push(LABEL_VALUE_MSG);
+  const matched = LABEL_VALUE_RE.test(value);
+  if (lengthIf(matched, value) > LABEL_VALUE_MAX_LENGTH) errs.push(maxLenError(LABEL_VALUE_MAX_LENGTH, byteUnit(lengthInBytes)));
+  if (!matched) errs.push(LABEL_VALUE_MSG);
+  else if (errs.length === 0) validLabelValues.add(value);
   return errs;
 }
 
@@ -146,7 +176,7 @@ export function generateNamePrefix(value: string): string[] {
     const masked = Buffer.concat([bytes.subarray(0, bytes.length - 2), Buffer.from('a')]);
     // Cutting inside a multi-byte character leaves bytes that can never match the pattern;
     // the decoded text only feeds the pattern check, so the byte count comes from `masked`.
-    return subdomain(masked.toString('utf8'), masked.length, 'characters');
+    return subdomain(masked.toString('utf8'), 'characters', masked.length);
   }
   return dnsSubdomain(value);
 }

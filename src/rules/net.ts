@@ -16,6 +16,8 @@ export interface ParsedIP {
   readonly leadingZeros: boolean;
   /** IPv6 text for an IPv4-mapped address (::ffff:0:0/96), e.g. "::ffff:10.1.2.3" or "::ffff:a01:203". */
   readonly mapped: boolean;
+  /** Go's net.IP.String() of it: see canonicalIP. */
+  readonly canonical: string;
 }
 
 const IPV4_LEN = 4;
@@ -169,7 +171,8 @@ function plainIPv4(text: string): ParsedIP | undefined {
   }
   if (part !== IPV4_LEN - 1 || digits === 0) return undefined;
   bytes[V4 + part] = value;
-  return { bytes, is4: true, leadingZeros: false, mapped: false };
+  // Plain dotted decimal without leading zeros is already the canonical text.
+  return { bytes, is4: true, leadingZeros: false, mapped: false, canonical: text };
 }
 
 const inMappedPrefix = (b: Uint8Array): boolean => MAPPED_PREFIX.every((v, k) => b[k] === v);
@@ -207,13 +210,13 @@ function parseUncached(text: string): ParsedIP | undefined {
     const bytes = new Uint8Array(IPV6_LEN);
     bytes.set(MAPPED_PREFIX);
     bytes.set(v4.octets, MAPPED_PREFIX.length);
-    return { bytes, is4: true, leadingZeros: v4.leadingZeros, mapped: false };
+    return { bytes, is4: true, leadingZeros: v4.leadingZeros, mapped: false, canonical: formatIP(bytes, true) };
   }
   if (first === ':') {
     const v6 = parseIPv6(text);
     if (v6 === undefined) return undefined;
     const is4 = inMappedPrefix(v6.bytes);
-    return { bytes: v6.bytes, is4, leadingZeros: v6.leadingZeros, mapped: is4 };
+    return { bytes: v6.bytes, is4, leadingZeros: v6.leadingZeros, mapped: is4, canonical: formatIP(v6.bytes, is4) };
   }
   return undefined;
 }
@@ -224,11 +227,14 @@ const byteAt = (ip: ParsedIP, k: number): number => ip.bytes[k] ?? 0;
 /**
  * Go net.IP.String(): IPv4 (incl. mapped) dotted decimal; IPv6 lower-case without leading zeros
  * per group, the longest run of >= 2 zero groups as "::" (leftmost on a tie); "::1.2.3.4"
- * prints as "::102:304".
+ * prints as "::102:304". Computed once when the address is parsed.
  */
-export function canonicalIP(ip: ParsedIP): string {
-  if (ip.is4) return `${octet(ip, 0)}.${octet(ip, 1)}.${octet(ip, 2)}.${octet(ip, 3)}`;
-  const groups = Array.from({ length: IPV6_LEN / 2 }, (_, g) => (byteAt(ip, 2 * g) << 8) | byteAt(ip, 2 * g + 1));
+export const canonicalIP = (ip: ParsedIP): string => ip.canonical;
+
+function formatIP(bytes: Uint8Array, is4: boolean): string {
+  const at = (k: number): number => bytes[k] ?? 0;
+  if (is4) return `${at(V4)}.${at(V4 + 1)}.${at(V4 + 2)}.${at(V4 + 3)}`;
+  const groups = Array.from({ length: IPV6_LEN / 2 }, (_, g) => (at(2 * g) << 8) | at(2 * g + 1));
   let bestStart = -1;
   let bestLen = 0;
   for (let g = 0; g < groups.length; g++) {

@@ -1,11 +1,12 @@
 // The HTTPS server: health endpoints, POST /validate and POST /mutate. It reads and limits the body, parses
 // JSON, and hands the value to the review function; it never looks inside a review. Every
-// failure is answered with a JSON AdmissionReview, never a crash or a hang.
-import type { IncomingMessage } from 'node:http';
+// failure is answered with a JSON AdmissionReview, never a crash or a hang. The two admission
+// routes are dispatched in the server's request listener before express (see onRequest).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import express, { type ErrorRequestHandler, type RequestHandler, type Response } from 'express';
+import express, { type ErrorRequestHandler } from 'express';
 import { type ReviewContext, type ReviewOutcome, errorReview, reviewAdmission, reviewMutation } from '../admission.ts';
 import type { ClusterView } from '../cluster/view.ts';
 import type { Config } from '../config.ts';
@@ -81,17 +82,75 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   const timeouts: ServerTimeouts = { ...DEFAULT_TIMEOUTS, ...timeoutsFromConfig(config), ...options.timeouts };
   let closing = false;
   /** Responses not yet sent; on close() they are told to close their connection afterwards. */
-  const inFlight = new Set<Response>();
+  const inFlight = new Set<ServerResponse>();
+  // Once shutting down, every answer ends its connection, so close() is not held up by keep-alive.
+  const track = (res: ServerResponse) => {
+    inFlight.add(res);
+    res.on('close', () => inFlight.delete(res));
+    if (closing) res.setHeader('Connection', 'close');
+  };
+
+  const failed = (err: unknown, method: string | undefined, path: string, res: ServerResponse) => {
+    log.error({ err, method, path }, 'request failed');
+    if (res.headersSent) {
+      res.destroy(); // half an answer is worse than none: the client sees a failed call
+      return;
+    }
+    sendJson(res, 500, errorReview(500, `internal error: ${messageOf(err)}`));
+  };
+
+  /** The two admission routes: read the body once, parse it once, hand it to the review function. */
+  const context: ReviewContext = { cluster: options.cluster };
+  const admissionRoute = (route: Route, review: ReviewFunction) =>
+    async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+      const started = performance.now();
+      const answer = (code: number, message: string) => {
+        sendJson(res, code, errorReview(code, message));
+        const durationMs = elapsed(started);
+        options.metrics?.observeReview(route, { mode: config.mode, decision: 'bad-request', findings: {} }, durationMs / 1000);
+        log.warn({ path, status: code, reason: message, durationMs }, 'bad request');
+      };
+
+      const contentType = req.headers['content-type'];
+      if (!isJsonContentType(contentType)) {
+        return answer(400, `contentType=${contentType ?? '(none)'}, expected application/json`);
+      }
+      const body = await readBody(req, config.maxBodyBytes);
+      if (!body.ok) {
+        // The body is left unread: Node discards the rest once the answer is sent. A 413 also
+        // closes the connection, so a client sending gigabytes is not read to the end.
+        if (body.status === 413) res.setHeader('Connection', 'close');
+        return answer(body.status, body.message);
+      }
+      if (body.bytes.length === 0) return answer(400, 'request body is empty, expected an AdmissionReview');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.bytes.toString('utf8'));
+      } catch (err) {
+        return answer(400, `request body is not JSON: ${messageOf(err)}`);
+      }
+      const tooDeep = nestingProblem(parsed, config.maxJsonDepth);
+      if (tooDeep !== undefined) return answer(400, tooDeep);
+
+      const outcome = review(parsed, config, context);
+      sendJson(res, outcome.httpStatus, outcome.body);
+      const durationMs = elapsed(started);
+      options.metrics?.observeReview(route, outcome.log, durationMs / 1000);
+      const fields = { path, ...outcome.log, status: outcome.httpStatus, durationMs };
+      // The body can hold a whole object; only debug logging may show it.
+      if (log.isLevelEnabled('debug')) log.info({ ...fields, request: parsed }, 'review');
+      else log.info(fields, 'review');
+    };
+  const admissionRoutes: Readonly<Record<string, ReturnType<typeof admissionRoute>>> = {
+    '/validate': admissionRoute('validate', guardReview('validate', options.review ?? reviewAdmission, log, options.metrics)),
+    '/mutate': admissionRoute('mutate', guardReview('mutate', options.mutate ?? reviewMutation, log, options.metrics)),
+  };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // answers are never cached; hashing a large review answer is wasted work
-
-  // Once shutting down, every answer ends its connection, so close() is not held up by keep-alive.
   app.use((_req, res, next) => {
-    inFlight.add(res);
-    res.on('close', () => inFlight.delete(res));
-    if (closing) res.setHeader('Connection', 'close');
+    track(res);
     next();
   });
 
@@ -102,50 +161,9 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     const reason = closing ? 'shutting down' : options.notReady?.();
     res.status(reason === undefined ? 200 : 503).type('text/plain').send(reason ?? 'ok');
   });
-  const context: ReviewContext = { cluster: options.cluster };
 
-  /** The two admission routes: read the body once, parse it once, hand it to the review function. */
-  const admissionRoute = (route: Route, review: ReviewFunction): RequestHandler => async (req, res) => {
-    const started = performance.now();
-    const answer = (code: number, message: string) => {
-      sendJson(res, code, errorReview(code, message));
-      const durationMs = elapsed(started);
-      options.metrics?.observeReview(route, { mode: config.mode, decision: 'bad-request', findings: [] }, durationMs / 1000);
-      log.warn({ path: req.path, status: code, reason: message, durationMs }, 'bad request');
-    };
-
-    const contentType = req.headers['content-type'];
-    if (!isJsonContentType(contentType)) {
-      return answer(400, `contentType=${contentType ?? '(none)'}, expected application/json`);
-    }
-    const body = await readBody(req, config.maxBodyBytes);
-    if (!body.ok) {
-      // The body is left unread: Node discards the rest once the answer is sent. A 413 also
-      // closes the connection, so a client sending gigabytes is not read to the end.
-      if (body.status === 413) res.setHeader('Connection', 'close');
-      return answer(body.status, body.message);
-    }
-    if (body.bytes.length === 0) return answer(400, 'request body is empty, expected an AdmissionReview');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.bytes.toString('utf8'));
-    } catch (err) {
-      return answer(400, `request body is not JSON: ${messageOf(err)}`);
-    }
-    const tooDeep = nestingProblem(parsed, config.maxJsonDepth);
-    if (tooDeep !== undefined) return answer(400, tooDeep);
-
-    const outcome = review(parsed, config, context);
-    sendJson(res, outcome.httpStatus, outcome.body);
-    const durationMs = elapsed(started);
-    options.metrics?.observeReview(route, outcome.log, durationMs / 1000);
-    const fields = { path: req.path, ...outcome.log, status: outcome.httpStatus, durationMs };
-    // The body can hold a whole object; only debug logging may show it.
-    if (log.isLevelEnabled('debug')) log.info({ ...fields, request: parsed }, 'review');
-    else log.info(fields, 'review');
-  };
-  app.post('/validate', admissionRoute('validate', guardReview('validate', options.review ?? reviewAdmission, log, options.metrics)));
-  app.post('/mutate', admissionRoute('mutate', guardReview('mutate', options.mutate ?? reviewMutation, log, options.metrics)));
+  // Reached only by spellings express also routes here (/Validate, /validate/); see onRequest.
+  for (const [path, handle] of Object.entries(admissionRoutes)) app.post(path, (req, res) => handle(req, res, req.path));
 
   app.all(['/validate', '/mutate'], (req, res) => {
     res.setHeader('Allow', 'POST');
@@ -156,15 +174,25 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     sendJson(res, 404, errorReview(404, `no route for ${req.method} ${req.path}; routes: POST /validate, POST /mutate, GET /healthz, GET /readyz`));
   });
 
-  const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    log.error({ err, method: req.method, path: req.path }, 'request failed');
-    if (res.headersSent) {
-      res.destroy(); // half an answer is worse than none: the client sees a failed call
+  const onError: ErrorRequestHandler = (err, req, res, _next) => failed(err, req.method, req.path, res);
+  app.use(onError);
+
+  // POST /validate and POST /mutate, nearly every request the server gets, are answered here
+  // without express: its routing and request/response decoration cost more than the review of a
+  // small object. Same limits, answers, logs, metrics and shutdown handling as through express,
+  // which keeps everything else (health, readiness, 404, 405, errors).
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    const handle = req.method === 'POST' && Object.hasOwn(admissionRoutes, path) ? admissionRoutes[path] : undefined;
+    if (handle === undefined) {
+      app(req, res);
       return;
     }
-    sendJson(res, 500, errorReview(500, `internal error: ${messageOf(err)}`));
+    track(res);
+    handle(req, res, path).catch((err: unknown) => failed(err, req.method, path, res));
   };
-  app.use(onError);
 
   const server = createServer(
     {
@@ -175,7 +203,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
       keepAliveTimeout: timeouts.keepAliveMs,
       connectionsCheckingInterval: timeouts.checkIntervalMs,
     },
-    app,
+    onRequest,
   );
   guardConnections(server, config, log, options.metrics);
   // A failed handshake (a port scanner, a plain-HTTP probe) is the client's problem, not ours.
@@ -245,8 +273,13 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
 /** While draining, how often connections gone idle are looked for. */
 const SHUTDOWN_SWEEP_MS = 100;
 
-function sendJson(res: Response, status: number, body: unknown): void {
-  res.status(status).json(body);
+/** What express's res.status(status).json(body) sends, for both ways in. */
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(json));
+  res.end(json);
 }
 
 const elapsed = (started: number): number => Math.round((performance.now() - started) * 100) / 100;

@@ -2,7 +2,6 @@
 // CA to trust, and a separate port keeps scrapes out of the webhook's listener, its logs and its
 // shutdown: the metrics stay readable while the webhook drains.
 import { createServer } from 'node:http';
-import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
 import { listen } from './listen.ts';
 
@@ -16,7 +15,10 @@ export interface MetricsServer {
 const SCRAPE_TIMEOUT_MS = 10_000;
 const CLOSE_GRACE_MS = 1_000;
 
-export async function startMetricsServer(options: { host: string; port: number; registry: Registry; log: Logger }): Promise<MetricsServer> {
+/** A prom-client Registry, or the cluster primary's view of all its workers' registries. */
+export interface MetricsSource { readonly contentType: string; metrics(): Promise<string> }
+
+export async function startMetricsServer(options: { host: string; port: number; registry: MetricsSource; log: Logger }): Promise<MetricsServer> {
   const { registry, log } = options;
   const server = createServer({ requestTimeout: SCRAPE_TIMEOUT_MS, headersTimeout: SCRAPE_TIMEOUT_MS }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];

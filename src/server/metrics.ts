@@ -93,6 +93,7 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
   const certificateExpiry = new Gauge({
     name: 'endpoint_guard_certificate_expiry_timestamp_seconds',
     help: 'notAfter of the serving certificate in use, as a Unix time.',
+    aggregator: 'min', // with several workers: the one that expires first
     registers,
   });
   const certificateReloads = new Counter({
@@ -142,11 +143,11 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
       reviews.inc({ route, kind, operation, mode: log.mode, decision: log.decision });
       duration.observe({ route }, seconds);
       if (route === 'mutate') {
-        for (const rule of log.findings) fixes.inc({ rule });
+        for (const [rule, count] of Object.entries(log.findings)) fixes.inc({ rule }, count);
       } else {
         // The errors list names the rules whose findings had error severity in this review.
         const errors = new Set(log.errors ?? []);
-        for (const rule of log.findings) findings.inc({ rule, severity: errors.has(rule) ? 'error' : 'warning' });
+        for (const [rule, count] of Object.entries(log.findings)) findings.inc({ rule, severity: errors.has(rule) ? 'error' : 'warning' }, count);
         // Each write reaches both webhooks; counting on /validate only counts it once. Exempt
         // writers are the control plane, which is not going to migrate.
         if (log.kind === 'Endpoints' && WRITES.has(log.operation ?? '') && !NOT_REVIEWED.has(log.decision)) {

@@ -56,7 +56,7 @@ function failedReview(route: Route, input: unknown, config: Config, context: Rev
     ? deny(uid, `endpoint-guard could not check this object (${what}; see its logs) and is set to deny then`)
     : allow(uid);
   const reviewLog: ReviewLog = {
-    uid, mode, decision: denied ? 'denied' : 'allowed', findings: [], reason: `review ${failure}`,
+    uid, mode, decision: denied ? 'denied' : 'allowed', findings: {}, reason: `review ${failure}`,
     kind: typeof kind === 'string' ? kind : undefined, operation: typeof operation === 'string' ? operation : undefined,
   };
   return { httpStatus: 200, body: envelope(apiVersion, response), log: reviewLog };

@@ -11,6 +11,7 @@ import { type WebhookMetrics, createMetrics } from './metrics.ts';
 import { type ClusterCache, startClusterCache } from '../cluster/cache.ts';
 import { loadKubeConfig } from '../cluster/kube.ts';
 import { certificatePaths, ensureDevCertificates, readClientCa } from './tls.ts';
+import { leaveCluster, reportListening, shareMetrics } from './workers.ts';
 
 export interface Serving {
   readonly url: string;
@@ -19,6 +20,8 @@ export interface Serving {
   readonly metricsUrl: string | undefined;
   /** Drains the webhook (see WebhookServer.close), then stops the watcher and the metrics port. */
   close(): Promise<void>;
+  /** After a second signal, just before the process exits: stops what would outlive it (cluster workers). */
+  abort?(): void;
 }
 
 export type ServeResult = { ok: true; serving: Serving } | { ok: false; message: string };
@@ -30,6 +33,8 @@ export interface ServeOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** The cluster cache's first retry delay after a failure (tests shorten it). */
   readonly clusterBackoffMs?: number;
+  /** A node:cluster worker (see workers.ts): the primary serves the metrics and gets told when it listens. */
+  readonly worker?: boolean;
 }
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -74,7 +79,9 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
   }
 
   let metricsServer: MetricsServer | undefined;
-  if (metrics) {
+  if (metrics && options.worker) {
+    shareMetrics(metrics.registry);
+  } else if (metrics) {
     try {
       metricsServer = await startMetricsServer({ host: config.host, port: config.metricsPort, registry: metrics.registry, log });
     } catch (err) {
@@ -107,6 +114,8 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
     await server.close();
     await cluster?.stop();
     await metricsServer?.close();
+    if (options.worker) leaveCluster();
   };
+  if (options.worker) reportListening(server.url, server.port);
   return { ok: true, serving: { url: server.url, port: server.port, metricsUrl: metricsServer?.url, close } };
 }

@@ -6,7 +6,6 @@ import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TlsOptions } from 'node:tls';
-import { generate } from 'selfsigned';
 import { fsReason } from '../config-load.ts';
 import type { Logger } from '../log.ts';
 
@@ -67,6 +66,9 @@ export async function generateCertificates(service: string, options: GenerateOpt
   const notBeforeDate = new Date(now.getTime() - CLOCK_SKEW_MS);
   const notAfterDate = new Date(now.getTime() + days * 24 * 60 * 60 * 1000);
   const common = { keyType: 'ec', curve: 'P-256', algorithm: 'sha256', notBeforeDate, notAfterDate } as const;
+  // Loaded here, not on import: a server whose certificates exist (every Pod) never needs it,
+  // and it holds about 15 MiB once loaded.
+  const { generate } = await import('selfsigned');
 
   // Each CA gets a name of its own: while a Secret rotates, the caBundle holds the old and the new
   // CA, and OpenSSL-based clients pick an issuer by name (these certificates carry no key ids).

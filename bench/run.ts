@@ -1,0 +1,52 @@
+// npm run bench: endpoint-guard over HTTPS against a bare Node.js server, then review handling in
+// process. Every run is bounded in time and count.
+// Usage: npm run bench -- [--only http|review] [--seconds S] [--rounds R] [--connections C]
+//                         [--workers N] [--review-seconds S] [--json FILE]
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type HttpResult, printHttp, runHttp } from './http.ts';
+import { type ReviewRow, printReview, runReview } from './review.ts';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    seconds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '20' },
+    workers: { type: 'string', default: '1' },
+    'review-seconds': { type: 'string', default: '2' },
+    json: { type: 'string' },
+  },
+});
+const options = {
+  seconds: Number(values.seconds),
+  rounds: Number(values.rounds),
+  connections: Number(values.connections),
+  workers: Number(values.workers),
+};
+const reviewSeconds = Number(values['review-seconds']);
+const { only } = values;
+if (only !== undefined && only !== 'http' && only !== 'review') throw new Error('--only is http or review');
+if (!(options.seconds > 0 && options.seconds <= 60 && options.rounds >= 1 && options.rounds <= 10)) {
+  throw new Error('--seconds is 0-60 and --rounds 1-10');
+}
+if (!(options.connections >= 1 && options.connections <= 200 && Number.isInteger(options.workers) && options.workers >= 1 && options.workers <= 16)) {
+  throw new Error('--connections is 1-200 and --workers 1-16');
+}
+if (!(reviewSeconds > 0 && reviewSeconds <= 60)) throw new Error('--review-seconds is 0-60');
+
+console.log(`endpoint-guard benchmark, Node ${process.version}`);
+let http: HttpResult | undefined;
+let review: ReviewRow[] | undefined;
+if (only !== 'review') {
+  http = await runHttp(options);
+  printHttp(http, options);
+}
+if (only !== 'http') {
+  review = runReview(reviewSeconds);
+  printReview(review, reviewSeconds);
+}
+if (values.json) {
+  const figures = { node: process.version, http: http && { ...options, ...http }, review: review && { seconds: reviewSeconds, rows: review } };
+  writeFileSync(values.json, `${JSON.stringify(figures, null, 2)}\n`);
+}

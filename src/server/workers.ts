@@ -1,0 +1,109 @@
+// `serve` with workers > 1: this process (the primary) forks that many server processes, which
+// share the HTTPS port through node:cluster, and serves the metrics of all of them. Each worker
+// runs startServing as a single process would, except that its metrics go to the primary.
+// SIGTERM reaches the primary (PID 1 in a Pod) and is passed on to every worker, which drains as
+// a single process does; the primary exits once they all have.
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry, type Registry } from 'prom-client';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
+import type { ServeResult } from './serve.ts';
+import { ensureDevCertificates } from './tls.ts';
+
+/** What a worker tells the primary once it is listening. */
+interface Listening { readonly type: 'endpoint-guard:listening'; readonly url: string; readonly port: number }
+const isListening = (m: unknown): m is Listening =>
+  typeof m === 'object' && m !== null && 'type' in m && m.type === 'endpoint-guard:listening';
+
+/** In a worker: answer the primary's metrics requests from this registry. */
+export function shareMetrics(registry: Registry): void {
+  new AggregatorRegistry(); // registers prom-client's worker-side message listener
+  AggregatorRegistry.setRegistries([registry]);
+}
+
+/** In a worker, once listening. */
+export function reportListening(url: string, port: number): void {
+  const message: Listening = { type: 'endpoint-guard:listening', url, port };
+  process.send?.(message);
+}
+
+/** In a worker, once drained: closing the channel to the primary lets the process end. */
+export function leaveCluster(): void {
+  cluster.worker?.disconnect();
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+export async function startCluster(config: Config, log: Logger): Promise<ServeResult> {
+  // Once, before the workers start: several processes generating certificates at once would race.
+  const tls = await ensureDevCertificates(config.certDir, config.service, log);
+  if (!tls.ok) return { ok: false, message: tls.message };
+
+  let metricsServer: MetricsServer | undefined;
+  if (config.metrics) {
+    const aggregator = new AggregatorRegistry();
+    const source = { contentType: aggregator.contentType, metrics: () => aggregator.clusterMetrics() };
+    try {
+      metricsServer = await startMetricsServer({ host: config.host, port: config.metricsPort, registry: source, log });
+    } catch (err) {
+      return { ok: false, message: `cannot serve metrics on ${config.host}:${config.metricsPort}: ${messageOf(err)}` };
+    }
+  }
+
+  let stopping = false;
+  const fork = (): Promise<Listening> => new Promise((resolve, reject) => {
+    const worker: Worker = cluster.fork();
+    const onMessage = (m: unknown) => {
+      if (!isListening(m)) return;
+      worker.off('message', onMessage);
+      worker.off('exit', onEarlyExit);
+      worker.on('exit', (code, signal) => {
+        if (stopping) return;
+        // A worker that served and died (a crash, the OOM killer): the others carry on and it is replaced.
+        log.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting another');
+        fork().catch((err: unknown) => log.error({ err: messageOf(err) }, 'replacing a worker failed'));
+      });
+      resolve(m);
+    };
+    const onEarlyExit = (code: number | null, signal: string | null) =>
+      reject(new Error(`a worker exited before listening (code ${code}, signal ${signal}); its message is above`));
+    worker.on('message', onMessage);
+    worker.once('exit', onEarlyExit);
+  });
+
+  const workers = () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+  const allExited = () => Promise.all(workers().map((w) => new Promise<void>((resolve) => {
+    if (w.isDead()) resolve();
+    else w.once('exit', () => resolve());
+  })));
+  const stopWorkers = async () => {
+    stopping = true;
+    const running = allExited();
+    for (const w of workers()) w.process.kill('SIGTERM');
+    await running;
+  };
+
+  let first: Listening;
+  try {
+    [first] = await Promise.all(Array.from({ length: config.workers }, fork)) as [Listening, ...Listening[]];
+  } catch (err) {
+    await stopWorkers();
+    await metricsServer?.close();
+    return { ok: false, message: messageOf(err) };
+  }
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      await stopWorkers();
+      await metricsServer?.close();
+    })();
+    return closed;
+  };
+  // A second signal: the workers get theirs too, and exit at once as a single process would.
+  const abort = () => {
+    for (const w of workers()) w.process.kill('SIGTERM');
+  };
+  return { ok: true, serving: { url: first.url, port: first.port, metricsUrl: metricsServer?.url, close, abort } };
+}

@@ -1,4 +1,6 @@
 // What a command gets from the world and how it answers: shared by every endpoint-guard command.
+import { stringify } from 'yaml';
+
 export const EXIT_OK = 0;
 /** Something failed at run time (certificates, the port, a bug), or lint found what enforce rejects. */
 export const EXIT_FAILURE = 1;
@@ -27,3 +29,9 @@ export function commandArgs(command: string, values: Values, io: Io) {
     str: (name: string): string | undefined => (typeof values[name] === 'string' ? String(values[name]) : undefined),
   };
 }
+
+/**
+ * YAML for kubectl and kustomize, which read YAML 1.1: written as 1.1, a string such as "off",
+ * "yes" or "y" is quoted instead of turning into a boolean on the way in. No line folding.
+ */
+export const kubectlYaml = (value: unknown): string => stringify(value, { version: '1.1', lineWidth: 0 });

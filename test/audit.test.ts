@@ -169,7 +169,7 @@ describe('endpoint-guard audit', { timeout: 60_000 }, () => {
     const { api, dir, audit } = await setup(t);
     const missing = await runCli(['audit', '--kubeconfig', join(dir, 'nope')]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /^endpoint-guard audit: cannot load kubeconfig .*nope: .*; pass --kubeconfig FILE$/m);
+    assert.match(missing.stderr, /^endpoint-guard audit: cannot load kubeconfig .*nope: ENOENT: no such file or directory, open '.*nope'$/m);
     await writeFile(join(dir, 'empty'), 'apiVersion: v1\nkind: Config\n');
     const empty = await runCli(['audit', '--kubeconfig', join(dir, 'empty')]);
     assert.equal(empty.code, 2);

@@ -46,7 +46,8 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-const slicesIn = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown>).filter((o) => o !== null);
+// Read as kubectl reads it (YAML 1.1: a bare on, off, yes or no is a boolean).
+const slicesIn = (text: string) => parseAllDocuments(text, { version: '1.1' }).map((d) => d.toJS() as Record<string, unknown>).filter((o) => o !== null);
 
 describe('endpoint-guard convert', () => {
   test('writes owned slices per family with stable names, that every rule passes without an error', async () => {
@@ -76,6 +77,12 @@ describe('endpoint-guard convert', () => {
     assert.equal(strict.code, 1);
     assert.equal(strict.stdout, '');
     assert.match(strict.stderr, /skipped Endpoints cache: there is no Service named "cache" in its namespace \(--require-service\)/);
+  });
+  test('label values and hostnames YAML 1.1 would read as booleans stay strings for kubectl', async () => {
+    const input = ALONE.replace('namespace: data }', 'namespace: data, labels: { legacy: "off" } }').replace('{ ip: 10.0.1.1 }', '{ ip: 10.0.1.1, hostname: "y" }');
+    const [slice] = slicesIn((await runCli(['convert', '-'], { stdin: input })).stdout);
+    assert.equal((slice?.metadata as { labels: Record<string, unknown> }).labels.legacy, 'off');
+    assert.equal((slice?.endpoints as { hostname: unknown }[])[0]?.hostname, 'y');
   });
   test('skips Endpoints labelled skip-mirror', async () => {
     const run = await runCli(['convert', '-'], { stdin: ALONE.replace('namespace: data }', 'namespace: data, labels: { endpointslice.kubernetes.io/skip-mirror: "true" } }') });

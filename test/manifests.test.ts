@@ -23,7 +23,8 @@ async function certDir(t: TestContext): Promise<{ dir: string; ca: string }> {
   return { dir, ca: pems.ca };
 }
 
-const parse = (text: string): Registration[] => parseAllDocuments(text).map((d) => d.toJS() as Registration);
+// kubectl reads YAML 1.1, where a bare off, on, yes or no is a boolean: read the output as it does.
+const parse = (text: string): Registration[] => parseAllDocuments(text, { version: '1.1' }).map((d) => d.toJS() as Registration);
 const byKind = (docs: readonly Registration[], kind: string): Registration => docs.find((d) => d.kind === kind) ?? assert.fail(`no ${kind}`);
 const withoutCaBundle = (r: Registration): Registration =>
   ({ ...r, webhooks: r.webhooks.map((h) => ({ ...h, clientConfig: { ...h.clientConfig, caBundle: undefined } })) });

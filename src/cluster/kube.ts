@@ -42,7 +42,11 @@ export function loadKubeConfig(options: KubeConfigOptions): KubeConfigResult {
       source = env.KUBECONFIG || 'the default kubeconfig';
     }
   } catch (err) {
-    return { ok: false, message: `cannot load kubeconfig ${file ?? ''}: ${messageOf(err)}`.replace('  ', ' ') };
+    return {
+      ok: false,
+      message: file !== undefined ? `cannot load kubeconfig ${file}: ${messageOf(err)}`
+        : `cannot load a kubeconfig: ${messageOf(err)}; pass --kubeconfig FILE or set KUBECONFIG`,
+    };
   }
   const cluster = kc.getCurrentCluster();
   if (cluster === null) {

@@ -3,9 +3,8 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { stringify } from 'yaml';
 import { configSchema } from '../config.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io, commandArgs } from '../io.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io, commandArgs, kubectlYaml } from '../io.ts';
 import { certificatePaths } from '../server/tls.ts';
 import { KubeError, loadKubeConfig } from './kube.ts';
 import { MANIFEST_MODES, type ManifestMode, type Target, applyObject, explainWrite, webhookConfigurations } from './manifests.ts';
@@ -103,13 +102,13 @@ export async function runManifests(values: Values, io: Io): Promise<number> {
   }
   const objects = webhookConfigurations(target, ca.pem, mode as ManifestMode);
   if (values.apply !== true) {
-    io.stdout(objects.map((o) => stringify(o, { lineWidth: 0 }).trimEnd()).join('\n---\n'));
+    io.stdout(objects.map((o) => kubectlYaml(o).trimEnd()).join('\n---\n'));
     return EXIT_OK;
   }
 
   const kube = loadKubeConfig({ file: str('kubeconfig'), fallback: 'default', env: io.env });
   if (!kube.ok || kube.kc === undefined) {
-    io.stderr(`endpoint-guard manifests: ${kube.ok ? 'no kubeconfig found' : kube.message}; pass --kubeconfig FILE`);
+    io.stderr(`endpoint-guard manifests: ${kube.ok ? 'no kubeconfig found; pass --kubeconfig FILE' : kube.message}`);
     return EXIT_USAGE;
   }
   for (const object of objects) {

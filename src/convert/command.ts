@@ -1,8 +1,7 @@
 // endpoint-guard convert: v1 Endpoints in manifests -> the EndpointSlices that replace them.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { stringify } from 'yaml';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io, commandArgs } from '../io.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io, commandArgs, kubectlYaml } from '../io.ts';
 import { type InputError, displayName, readInputs } from '../lint/read.ts';
 import { inputErrorLine } from '../lint/command.ts';
 import { configSchema } from '../config.ts';
@@ -153,7 +152,7 @@ export async function runConvert(values: Values, paths: readonly string[], io: I
       for (const e of errors) io.stderr(`${where}: not written: ${e}`);
       continue;
     }
-    const text = `${header(ep, mode === 'mirror' ? 'mirror' : 'owned', notes)}\n${slices.map((s) => `---\n${stringify(s, { lineWidth: 0 })}`).join('')}`;
+    const text = `${header(ep, mode === 'mirror' ? 'mirror' : 'owned', notes)}\n${slices.map((s) => `---\n${kubectlYaml(s)}`).join('')}`;
     if (out === undefined) {
       documents.push(text);
     } else {

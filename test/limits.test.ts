@@ -36,8 +36,10 @@ describe('nestingProblem', () => {
     assert.match(problem(`{"__proto__":${nested(20)}}`, 10) ?? '', /more than 10 deep/);
   });
 
-  test('walks 100k levels without recursion', () => {
+  test('walks 100k levels, recursing no deeper than the limit, up to the largest maxJsonDepth', () => {
     assert.match(problem(nested(100_000), 100) ?? '', /more than 100 deep/);
+    assert.match(problem(nested(100_000), 1000) ?? '', /more than 1000 deep/);
+    assert.equal(problem(nested(1000), 1000), undefined);
   });
 });
 

@@ -21,30 +21,34 @@ export const timeoutsFromConfig = (config: Config) => ({
 /**
  * Why a parsed body nests arrays and objects deeper than `max`, or undefined. JSON.parse itself
  * does not recurse, but code that walks or prints a value does (JSON.stringify in a message), and
- * 100k nested arrays overflow its stack. This walk uses a stack of its own and only visits arrays
- * and objects, so it costs a few percent of JSON.parse (a text scan costs a third).
+ * 100k nested arrays overflow its stack. The walk recurses, but never more than `max` frames
+ * (maxJsonDepth is at most 1000), and only into arrays and objects: a few percent of JSON.parse.
  */
 export function nestingProblem(value: unknown, max: number): string | undefined {
-  const values: unknown[] = [value];
-  const depths: number[] = [1];
-  const inside = (item: unknown, depth: number) => {
-    if (typeof item === 'object' && item !== null) {
-      values.push(item);
-      depths.push(depth);
-    }
-  };
-  while (values.length > 0) {
-    const current = values.pop() as Record<string, unknown>;
-    const depth = depths.pop() as number;
-    if (depth > max) return `request body nests arrays and objects more than ${max} deep; the limit is maxJsonDepth`;
-    if (Array.isArray(current)) {
-      for (let i = 0; i < current.length; i++) inside(current[i], depth + 1);
-      continue;
-    }
-    // current.__proto__ is the prototype; JSON.parse makes "__proto__" an own property like any other.
-    for (const key in current) inside(key === '__proto__' ? Object.getOwnPropertyDescriptor(current, key)?.value : current[key], depth + 1);
+  if (isContainer(value) && deeperThan(value, max)) {
+    return `request body nests arrays and objects more than ${max} deep; the limit is maxJsonDepth`;
   }
   return undefined;
+}
+
+const isContainer = (value: unknown): value is object => typeof value === 'object' && value !== null;
+
+/** Whether `container` and what it holds nest more than `left` levels. */
+function deeperThan(container: object, left: number): boolean {
+  if (left === 0) return true;
+  if (Array.isArray(container)) {
+    for (let i = 0; i < container.length; i++) {
+      const item: unknown = container[i];
+      if (isContainer(item) && deeperThan(item, left - 1)) return true;
+    }
+    return false;
+  }
+  for (const key in container) {
+    // container.__proto__ is the prototype; JSON.parse makes "__proto__" an own property like any other.
+    const item: unknown = key === '__proto__' ? Object.getOwnPropertyDescriptor(container, key)?.value : (container as Record<string, unknown>)[key];
+    if (isContainer(item) && deeperThan(item, left - 1)) return true;
+  }
+  return false;
 }
 
 /** Why a connection was closed before it was served. */

@@ -66,7 +66,7 @@ export async function runAudit(values: Values, io: Io): Promise<number> {
   const { config } = loaded;
   const version = parseKubeVersion(config.kubernetesVersion);
   if (version === undefined) return usage(`unknown Kubernetes version ${config.kubernetesVersion}`); // the schema refuses it first
-  const kube = loadKubeConfig({ file: config.kubeconfig, fallback: 'default', env: io.env });
+  const kube = await loadKubeConfig({ file: config.kubeconfig, fallback: 'default', env: io.env });
   if (!kube.ok || kube.kc === undefined) {
     io.stderr(`endpoint-guard audit: ${kube.ok ? 'no kubeconfig found; pass --kubeconfig FILE' : kube.message}`);
     return EXIT_USAGE;

@@ -106,7 +106,7 @@ export async function runManifests(values: Values, io: Io): Promise<number> {
     return EXIT_OK;
   }
 
-  const kube = loadKubeConfig({ file: str('kubeconfig'), fallback: 'default', env: io.env });
+  const kube = await loadKubeConfig({ file: str('kubeconfig'), fallback: 'default', env: io.env });
   if (!kube.ok || kube.kc === undefined) {
     io.stderr(`endpoint-guard manifests: ${kube.ok ? 'no kubeconfig found; pass --kubeconfig FILE' : kube.message}`);
     return EXIT_USAGE;

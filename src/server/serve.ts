@@ -8,7 +8,7 @@ import { type ServerTimeouts, type WebhookServer, createWebhookServer } from './
 import { type CertificateWatcher, watchCertificates } from './cert-watcher.ts';
 import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
 import { type WebhookMetrics, createMetrics } from './metrics.ts';
-import { type ClusterCache, startClusterCache } from '../cluster/cache.ts';
+import type { ClusterCache } from '../cluster/cache.ts';
 import { loadKubeConfig } from '../cluster/kube.ts';
 import { certificatePaths, ensureDevCertificates, readClientCa } from './tls.ts';
 import { leaveCluster, reportListening, shareMetrics } from './workers.ts';
@@ -50,13 +50,14 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
     : undefined;
   metrics?.certificateInUse(new X509Certificate(tls.cert).validToDate);
 
-  const kube = loadKubeConfig({ file: config.kubeconfig, fallback: 'in-cluster', env: options.env });
+  const kube = await loadKubeConfig({ file: config.kubeconfig, fallback: 'in-cluster', env: options.env });
   if (!kube.ok) return { ok: false, message: kube.message };
   let cluster: ClusterCache | undefined;
   if (kube.kc === undefined) {
     log.info('no cluster access (no --kubeconfig, not in a Pod): namespace modes and the Service rules are off');
   } else {
     log.info({ kubeconfig: kube.source, server: kube.kc.getCurrentCluster()?.server }, 'watching Namespaces and Services');
+    const { startClusterCache } = await import('../cluster/cache.ts'); // loads client-node: only with cluster access
     cluster = startClusterCache({
       kc: kube.kc, log, events: metrics?.cluster, ...(options.clusterBackoffMs ? { backoffMs: options.clusterBackoffMs } : {}),
     });

@@ -52,24 +52,27 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
   const registers = [registry];
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
-  const reviews = new Counter({
-    name: 'endpoint_guard_reviews_total',
-    help: 'Admission requests answered, by route, object kind, operation, mode and decision.',
-    labelNames: ['route', 'kind', 'operation', 'mode', 'decision'] as const,
-    registers,
-  });
-  const findings = new Counter({
-    name: 'endpoint_guard_findings_total',
-    help: 'Findings reported by /validate, by rule and severity (an error is what enforce mode rejects).',
-    labelNames: ['rule', 'severity'] as const,
-    registers,
-  });
-  const fixes = new Counter({
-    name: 'endpoint_guard_fixes_total',
-    help: 'Fixes /mutate sent as JSON Patch operations, by the rule each satisfies.',
-    labelNames: ['rule'] as const,
-    registers,
-  });
+  // Every metric lives in this registry only; label names are kept as literal types.
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Gauge<L>({ name, help, labelNames, registers });
+
+  const reviews = counter(
+    'endpoint_guard_reviews_total',
+    'Admission requests answered, by route, object kind, operation, mode and decision.',
+    ['route', 'kind', 'operation', 'mode', 'decision'],
+  );
+  const findings = counter(
+    'endpoint_guard_findings_total',
+    'Findings reported by /validate, by rule and severity (an error is what enforce mode rejects).',
+    ['rule', 'severity'],
+  );
+  const fixes = counter(
+    'endpoint_guard_fixes_total',
+    'Fixes /mutate sent as JSON Patch operations, by the rule each satisfies.',
+    ['rule'],
+  );
   const duration = new Histogram({
     name: 'endpoint_guard_review_duration_seconds',
     help: 'Time from receiving an admission request to sending its answer, body reading included.',
@@ -77,60 +80,53 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
     buckets: [...REVIEW_SECONDS_BUCKETS],
     registers,
   });
-  const ruleErrors = new Counter({
-    name: 'endpoint_guard_rule_errors_total',
-    help: 'Checks that threw while reviewing an object (a bug: see the log line with the request uid).',
-    labelNames: ['check'] as const,
-    registers,
-  });
-  const endpointsWrites = new Counter({
-    name: 'endpoint_guard_endpoints_writes_total',
-    help: `Creates and updates of v1 Endpoints reviewed on /validate, by user: the clients to migrate to EndpointSlices. ` +
-      `The first ${options.endpointsWritersTopN} users keep their name; later users count as "${OTHER_WRITERS}".`,
-    labelNames: ['user'] as const,
-    registers,
-  });
+  const ruleErrors = counter(
+    'endpoint_guard_rule_errors_total',
+    'Checks that threw while reviewing an object (a bug: see the log line with the request uid).',
+    ['check'],
+  );
+  const endpointsWrites = counter(
+    'endpoint_guard_endpoints_writes_total',
+    `Creates and updates of v1 Endpoints reviewed on /validate, by user: the clients to migrate to EndpointSlices. ` +
+    `The first ${options.endpointsWritersTopN} users keep their name; later users count as "${OTHER_WRITERS}".`,
+    ['user'],
+  );
   const certificateExpiry = new Gauge({
     name: 'endpoint_guard_certificate_expiry_timestamp_seconds',
     help: 'notAfter of the serving certificate in use, as a Unix time.',
     aggregator: 'min', // with several workers: the one that expires first
     registers,
   });
-  const certificateReloads = new Counter({
-    name: 'endpoint_guard_certificate_reloads_total',
-    help: 'Changed certificate files seen: loaded, or rejected (the previous certificate stays in use).',
-    labelNames: ['result'] as const,
-    registers,
-  });
+  const certificateReloads = counter(
+    'endpoint_guard_certificate_reloads_total',
+    'Changed certificate files seen: loaded, or rejected (the previous certificate stays in use).',
+    ['result'],
+  );
   // Both results exist from the start, so an alert on rejected can use increase() from zero.
   certificateReloads.inc({ result: 'loaded' }, 0);
   certificateReloads.inc({ result: 'rejected' }, 0);
 
-  const clusterSynced = new Gauge({
-    name: 'endpoint_guard_cluster_cache_synced',
-    help: 'Whether the Namespace and Service caches are in sync with the apiserver (1) or not (0): at 0 the Service rules are skipped.',
-    labelNames: ['resource'] as const,
-    registers,
-  });
-  const clusterFailures = new Counter({
-    name: 'endpoint_guard_cluster_cache_failures_total',
-    help: 'Failed lists and watches of Namespaces and Services (each is retried with backoff; see the log).',
-    labelNames: ['resource'] as const,
-    registers,
-  });
-  const dropped = new Counter({
-    name: 'endpoint_guard_connections_dropped_total',
-    help: 'Connections closed before they were served, by reason: max-connections, handshake-timeout, tls-error, request-timeout (a slow client), bad-http.',
-    labelNames: ['reason'] as const,
-    registers,
-  });
+  const clusterSynced = gauge(
+    'endpoint_guard_cluster_cache_synced',
+    'Whether the Namespace and Service caches are in sync with the apiserver (1) or not (0): at 0 the Service rules are skipped.',
+    ['resource'],
+  );
+  const clusterFailures = counter(
+    'endpoint_guard_cluster_cache_failures_total',
+    'Failed lists and watches of Namespaces and Services (each is retried with backoff; see the log).',
+    ['resource'],
+  );
+  const dropped = counter(
+    'endpoint_guard_connections_dropped_total',
+    'Connections closed before they were served, by reason: max-connections, handshake-timeout, tls-error, request-timeout (a slow client), bad-http.',
+    ['reason'],
+  );
   for (const reason of DROP_REASONS) dropped.inc({ reason }, 0);
-  const reviewFailures = new Counter({
-    name: 'endpoint_guard_review_failures_total',
-    help: 'Reviews that threw (error) or took longer than reviewBudgetMs (over-budget), answered as onRuleError says.',
-    labelNames: ['route', 'reason'] as const,
-    registers,
-  });
+  const reviewFailures = counter(
+    'endpoint_guard_review_failures_total',
+    'Reviews that threw (error) or took longer than reviewBudgetMs (over-budget), answered as onRuleError says.',
+    ['route', 'reason'],
+  );
   for (const route of ['validate', 'mutate'] as const) for (const reason of REVIEW_FAILURES) reviewFailures.inc({ route, reason }, 0);
 
   const writerLabel = boundedLabel(options.endpointsWritersTopN, OTHER_WRITERS);

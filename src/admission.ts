@@ -133,6 +133,10 @@ export interface ReviewContext {
   readonly check?: typeof checkObject;
 }
 
+/** The mode a namespace's endpoint-guard.io/mode label sets, when the cluster is known; else undefined. */
+export const namespaceModeOf = (namespace: unknown, cluster: ClusterView | undefined): Mode | undefined =>
+  (typeof namespace === 'string' && namespace !== '' ? cluster?.namespaceMode(namespace) : undefined);
+
 /** Envelope checks shared by /validate and /mutate; `answer` handles a well-formed request. */
 function review(input: unknown, config: Config, cluster: ClusterView | undefined, answer: (req: AdmissionRequest, log: ReviewLog) => Answer): ReviewOutcome {
   const parsed = reviewSchema.safeParse(input);
@@ -148,7 +152,7 @@ function review(input: unknown, config: Config, cluster: ClusterView | undefined
   }
   const { apiVersion, request: req } = parsed.data;
   const user = req.userInfo?.username ?? undefined;
-  const namespaceMode = req.namespace ? cluster?.namespaceMode(req.namespace) : undefined;
+  const namespaceMode = namespaceModeOf(req.namespace, cluster);
   const log: ReviewLog = {
     uid: req.uid, kind: req.kind.kind, namespace: req.namespace ?? undefined, name: objectName(req),
     operation: req.operation, user, dryRun: req.dryRun ?? undefined, mode: namespaceMode ?? config.mode,

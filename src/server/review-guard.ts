@@ -4,7 +4,7 @@
 // checked when it returns, so it bounds nothing by itself; the body size and depth limits bound
 // how long a review can take, and the budget makes an overrun visible and its answer the chosen one.
 import { performance } from 'node:perf_hooks';
-import { ADMISSION_VERSIONS, type ReviewContext, type ReviewLog, type ReviewOutcome, allow, deny, envelope, field } from '../admission.ts';
+import { ADMISSION_VERSIONS, type ReviewContext, type ReviewLog, type ReviewOutcome, allow, deny, envelope, field, namespaceModeOf } from '../admission.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Route, WebhookMetrics } from './metrics.ts';
@@ -46,8 +46,7 @@ const uidOf = (input: unknown): string => {
 function failedReview(route: Route, input: unknown, config: Config, context: ReviewContext | undefined, failure: ReviewFailure, what: string): ReviewOutcome {
   const uid = uidOf(input);
   const request = field(input, 'request');
-  const namespace = field(request, 'namespace');
-  const mode = (typeof namespace === 'string' && namespace !== '' ? context?.cluster?.namespaceMode(namespace) : undefined) ?? config.mode;
+  const mode = namespaceModeOf(field(request, 'namespace'), context?.cluster) ?? config.mode;
   const kind = field(field(request, 'kind'), 'kind');
   const operation = field(request, 'operation');
   const apiVersion = ADMISSION_VERSIONS.find((v) => v === field(input, 'apiVersion')) ?? ADMISSION_VERSIONS[0];

@@ -6,15 +6,7 @@ import { CoreV1Api, type KubeConfig, type V1Namespace, type V1Service, Watch, ma
 import { startFakeApiserver } from './helpers/fake-apiserver.ts';
 import { httpsRequest, replyJson } from './helpers/https.ts';
 import { withDeadline } from './helpers/cli.ts';
-
-/** Polls `check` every 20 ms until it holds; fails after `ms`. */
-async function eventually(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { eventually } from './helpers/eventually.ts';
 
 function namespaceInformer(kc: KubeConfig) {
   const api = kc.makeApiClient(CoreV1Api);

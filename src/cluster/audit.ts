@@ -11,7 +11,7 @@ import { LABEL_MANAGED_BY, CONTROLLER_WRITERS } from '../rules/endpointslice.ts'
 import { type RuleError, checkObject } from '../rules/index.ts';
 import type { KubeVersion } from '../rules/version.ts';
 import { KubeError, kubeRequest } from './kube.ts';
-import { type NamespaceInfo, namespaceInfo, serviceInfo, serviceLookup } from './objects.ts';
+import { type NamespaceInfo, namespaceInfo, record, serviceInfo, serviceLookup } from './objects.ts';
 
 /** What audit lists, and where: the core group under /api/v1, EndpointSlices under discovery.k8s.io. */
 export const AUDIT_RESOURCES = {
@@ -43,8 +43,6 @@ export interface ListProgress {
 /** A listing that could not be completed; the message says what, where and what to do. */
 export class AuditError extends Error {}
 
-const record = (value: unknown): Record<string, unknown> =>
-  (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 const collectionPath = (resource: AuditResource, namespace: string | undefined): string =>

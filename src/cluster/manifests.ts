@@ -5,6 +5,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_EXEMPT_USERS } from '../config.ts';
 import { WEBHOOK_CONFIGURATION_NAME } from '../server/certs-command.ts';
 import { KubeError, kubeRequest } from './kube.ts';
+import { record } from './objects.ts';
 import { NAMESPACE_MODE_LABEL } from './view.ts';
 
 export const MANIFEST_MODES = ['complain', 'enforce'] as const;
@@ -87,8 +88,6 @@ export function contains(actual: unknown, desired: unknown): boolean {
 }
 
 export type ApplyOutcome = 'created' | 'updated' | 'unchanged';
-
-const record = (value: unknown): Json => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {});
 
 /** The collection path of a webhook configuration kind. */
 const collection = (kind: string): string => `/apis/admissionregistration.k8s.io/v1/${kind.toLowerCase()}s`;

@@ -4,7 +4,8 @@ import { MODES, type Mode } from '../config.ts';
 import type { ServiceInfo, ServiceLookup } from '../rules/context.ts';
 import { NAMESPACE_MODE_LABEL } from './view.ts';
 
-const record = (value: unknown): Record<string, unknown> =>
+/** An object's fields, or none when the value is not an object: for reading JSON from the apiserver. */
+export const record = (value: unknown): Record<string, unknown> =>
   (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 

@@ -14,9 +14,10 @@ import { certsCommand } from './server/certs-command.ts';
 import { auditCommand } from './cluster/audit-command.ts';
 import { manifestsCommand } from './cluster/manifests-command.ts';
 import { type Serving, startServing } from './server/serve.ts';
-import { startCluster } from './server/workers.ts';
+import { startWorkers } from './server/workers.ts';
 
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from './io.ts';
+import { messageOf } from './errors.ts';
 
 const PROGRAM = 'endpoint-guard';
 
@@ -137,7 +138,7 @@ async function runServe(values: Values, _positionals: string[], io: Io): Promise
   if (cluster.isWorker) process.on('SIGINT', () => undefined);
   let serving: Serving | undefined;
   const started = config.workers > 1 && cluster.isPrimary
-    ? await startCluster(config, log)
+    ? await startWorkers(config, log)
     : await startServing(config, log, { worker: cluster.isWorker });
   if (!started.ok) {
     io.stderr(`${PROGRAM}: ${started.message}`);
@@ -190,7 +191,7 @@ function stringFlags(values: Values): ConfigFlags {
 
 /** parseArgs explains how to pass a positional that starts with '-'; the first sentence is enough. */
 function usageMessage(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = messageOf(err);
   const first = message.split(/\.\s/)[0] ?? message;
   return first.charAt(0).toLowerCase() + first.slice(1).replace(/\.$/, '');
 }

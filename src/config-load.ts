@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { type Config, configSchema, loadedConfigSchema } from './config.ts';
 import { ruleIds } from './rules/catalogue.ts';
+import { fsReason, messageOf } from './errors.ts';
 
 type ConfigKey = keyof Config;
 
@@ -56,7 +57,6 @@ export interface LoadConfigInput {
 export type LoadConfigResult = { ok: true; config: Config } | { ok: false; message: string };
 
 const readUtf8 = (path: string): string => readFileSync(path, 'utf8');
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -116,15 +116,6 @@ function readConfigFile(path: string, readFile: (path: string) => string): FileR
   if (values === null || values === undefined) return { ok: true, values: {} };
   if (!isRecord(values)) return { ok: false, message: `expected a mapping of settings, got ${describeValue(values)}` };
   return { ok: true, values };
-}
-
-/** Why a file could not be read, in a few words (no such file, permission denied...). */
-export function fsReason(err: unknown): string {
-  const code = isRecord(err) && typeof err.code === 'string' ? err.code : undefined;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory, not a file';
-  return messageOf(err);
 }
 
 function describeIssue(issue: z.core.$ZodIssue, source: ReadonlyMap<string, string>): string {

@@ -5,6 +5,7 @@
 // second, which lint, convert and a webhook without cluster access need not pay.
 import { existsSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { messageOf } from '../errors.ts';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -26,7 +27,6 @@ export interface KubeConfigOptions {
 
 const inCluster = (env: NodeJS.ProcessEnv): boolean => Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(SERVICE_ACCOUNT_TOKEN);
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export async function loadKubeConfig(options: KubeConfigOptions): Promise<KubeConfigResult> {
   const { file, fallback, env = process.env } = options;

@@ -8,6 +8,7 @@ import { type Document, LineCounter, type Node, type Tags, isMap, isNode, isSeq,
 import { isHandledKind } from '../rules/objects.ts';
 import type { FieldPath } from '../rules/path.ts';
 import { type Position, locate } from './locate.ts';
+import { messageOf } from '../errors.ts';
 
 /**
  * The largest file (or stdin) lint reads. The apiserver refuses request bodies over 3 MiB, so no
@@ -245,7 +246,7 @@ function fsReason(err: unknown): string {
   if (code === 'ENOENT') return 'no such file or directory';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EISDIR') return 'is a directory';
-  return err instanceof Error ? err.message : String(err);
+  return messageOf(err);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,7 +282,7 @@ export function parseManifests(source: Source): ParsedFile {
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      return fail(`cannot read document ${index + 1}: ${err instanceof Error ? err.message : String(err)}`, doc.contents?.range?.[0]);
+      return fail(`cannot read document ${index + 1}: ${messageOf(err)}`, doc.contents?.range?.[0]);
     }
     if (value === null || value === undefined) continue; // `---` with nothing after it: kubectl skips it too
     documents++;

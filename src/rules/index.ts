@@ -9,6 +9,7 @@ import type { Finding } from './finding.ts';
 import { type KubeObject, decodeObject } from './objects.ts';
 import { formatPath } from './path.ts';
 import type { KubeVersion } from './version.ts';
+import { messageOf } from '../errors.ts';
 
 export interface CheckInput {
   readonly object: unknown;
@@ -48,7 +49,7 @@ export function runChecks<T>(checks: readonly Check<T>[], object: T, ctx: RuleCo
     try {
       return run(object, ctx);
     } catch (err) {
-      ruleErrors.push({ check: name, message: err instanceof Error ? err.message : String(err) });
+      ruleErrors.push({ check: name, message: messageOf(err) });
       return [];
     }
   });

@@ -16,6 +16,7 @@ import { listen } from './listen.ts';
 import type { Route, WebhookMetrics } from './metrics.ts';
 import { guardReview } from './review-guard.ts';
 import { type ServerTlsMaterial, tlsServerOptions } from './tls.ts';
+import { messageOf } from '../errors.ts';
 
 export interface ServerTimeouts {
   /** Time to complete the TLS handshake. */
@@ -75,7 +76,6 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export async function createWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
   const { config, log } = options;

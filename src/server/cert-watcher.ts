@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { X509Certificate } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import { checkServingPair, keyFileProblem } from './tls.ts';
+import { messageOf } from '../errors.ts';
 
 export interface CertificatePair {
   readonly cert: string;
@@ -56,7 +57,7 @@ export function watchCertificates(options: WatchOptions): CertificateWatcher {
       [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
     } catch (err) {
       // A missing file mid-swap is rejected like a broken one; the next tick reads it again.
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = messageOf(err);
       reject(`unreadable:${reason}`, reason);
       return;
     }
@@ -73,7 +74,7 @@ export function watchCertificates(options: WatchOptions): CertificateWatcher {
     try {
       apply({ cert, key }, pair.x509);
     } catch (err) {
-      return reject(digest, err instanceof Error ? err.message : String(err));
+      return reject(digest, messageOf(err));
     }
     inUse = digest;
     rejected = undefined;

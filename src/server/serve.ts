@@ -11,7 +11,8 @@ import { type WebhookMetrics, createMetrics } from './metrics.ts';
 import type { ClusterCache } from '../cluster/cache.ts';
 import { loadKubeConfig } from '../cluster/kube.ts';
 import { certificatePaths, ensureDevCertificates, readClientCa } from './tls.ts';
-import { leaveCluster, reportListening, shareMetrics } from './workers.ts';
+import { leaveWorkers, reportListening, shareMetrics } from './workers.ts';
+import { messageOf } from '../errors.ts';
 
 export interface Serving {
   readonly url: string;
@@ -37,7 +38,6 @@ export interface ServeOptions {
   readonly worker?: boolean;
 }
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export async function startServing(config: Config, log: Logger, options: ServeOptions = {}): Promise<ServeResult> {
   const tls = await ensureDevCertificates(config.certDir, config.service, log);
@@ -115,7 +115,7 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
     await server.close();
     await cluster?.stop();
     await metricsServer?.close();
-    if (options.worker) leaveCluster();
+    if (options.worker) leaveWorkers();
   };
   if (options.worker) reportListening(server.url, server.port);
   return { ok: true, serving: { url: server.url, port: server.port, metricsUrl: metricsServer?.url, close } };

@@ -6,8 +6,8 @@ import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TlsOptions } from 'node:tls';
-import { fsReason } from '../config-load.ts';
 import type { Logger } from '../log.ts';
+import { fsReason, messageOf } from '../errors.ts';
 
 export const CA_FILE = 'ca.crt';
 export const CERT_FILE = 'tls.crt';
@@ -117,7 +117,7 @@ export async function writeCertificates(dir: string, pems: CertificatePems, over
     await writeFile(paths.key, pems.key, { flag, mode: 0o600 });
     if (overwrite) await chmod(paths.key, 0o600); // mode only applies to a file writeFile creates
   } catch (err) {
-    return { ok: false, message: `cannot write certificates to ${dir}: ${errorText(err)}` };
+    return { ok: false, message: `cannot write certificates to ${dir}: ${messageOf(err)}` };
   }
   return { ok: true };
 }
@@ -133,7 +133,7 @@ export async function ensureDevCertificates(certDir: string, service: string, lo
   try {
     [ca, cert, key] = await Promise.all([readOptional(paths.ca), readOptional(paths.cert), readOptional(paths.key)]);
   } catch (err) {
-    return { ok: false, message: errorText(err) };
+    return { ok: false, message: messageOf(err) };
   }
 
   if (cert !== undefined && key !== undefined) {
@@ -201,7 +201,7 @@ export async function readClientCa(path: string): Promise<{ ok: true; pem: strin
   try {
     new X509Certificate(pem);
   } catch (err) {
-    return { ok: false, message: `clientCa: ${path} is not a PEM certificate: ${errorText(err)}` };
+    return { ok: false, message: `clientCa: ${path} is not a PEM certificate: ${messageOf(err)}` };
   }
   return { ok: true, pem };
 }
@@ -215,7 +215,7 @@ export async function keyFileProblem(path: string): Promise<string | undefined> 
   try {
     mode = (await stat(path)).mode & 0o777;
   } catch (err) {
-    return `cannot check the permissions of ${path}: ${errorText(err)}`;
+    return `cannot check the permissions of ${path}: ${messageOf(err)}`;
   }
   if ((mode & 0o007) === 0) return undefined;
   return `${path} is a private key that any user can read or write (mode ${mode.toString(8).padStart(4, '0')}): ` +
@@ -229,7 +229,7 @@ async function readOptional(path: string): Promise<string | undefined> {
   } catch (err) {
     const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
     if (code === 'ENOENT') return undefined;
-    throw new Error(`cannot read ${path}: ${errorText(err)}`);
+    throw new Error(`cannot read ${path}: ${messageOf(err)}`);
   }
 }
 
@@ -242,13 +242,13 @@ export function checkServingPair(cert: string | Buffer, key: string | Buffer, na
   try {
     x509 = new X509Certificate(cert);
   } catch (err) {
-    return { ok: false, message: `${names.cert} is not a PEM certificate: ${errorText(err)}` };
+    return { ok: false, message: `${names.cert} is not a PEM certificate: ${messageOf(err)}` };
   }
   let privateKey: ReturnType<typeof createPrivateKey>;
   try {
     privateKey = createPrivateKey(key);
   } catch (err) {
-    return { ok: false, message: `${names.key} is not a PEM private key: ${errorText(err)}` };
+    return { ok: false, message: `${names.key} is not a PEM private key: ${messageOf(err)}` };
   }
   if (!x509.checkPrivateKey(privateKey)) return { ok: false, message: `${names.key} does not belong to the certificate in ${names.cert}` };
   return { ok: true, x509 };
@@ -261,10 +261,9 @@ function checkPair(cert: string, key: string, ca: string | undefined, paths: { c
     try {
       new X509Certificate(ca);
     } catch (err) {
-      return `${paths.ca} is not a PEM certificate: ${errorText(err)}`;
+      return `${paths.ca} is not a PEM certificate: ${messageOf(err)}`;
     }
   }
   return undefined;
 }
 
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));

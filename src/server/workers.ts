@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
 import type { ServeResult } from './serve.ts';
 import { ensureDevCertificates } from './tls.ts';
+import { messageOf } from '../errors.ts';
 
 /** What a worker tells the primary once it is listening. */
 interface Listening { readonly type: 'endpoint-guard:listening'; readonly url: string; readonly port: number }
@@ -29,13 +30,12 @@ export function reportListening(url: string, port: number): void {
 }
 
 /** In a worker, once drained: closing the channel to the primary lets the process end. */
-export function leaveCluster(): void {
+export function leaveWorkers(): void {
   cluster.worker?.disconnect();
 }
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-export async function startCluster(config: Config, log: Logger): Promise<ServeResult> {
+export async function startWorkers(config: Config, log: Logger): Promise<ServeResult> {
   // Once, before the workers start: several processes generating certificates at once would race.
   const tls = await ensureDevCertificates(config.certDir, config.service, log);
   if (!tls.ok) return { ok: false, message: tls.message };

@@ -47,17 +47,18 @@ export function specialIP(value: string, ip: ParsedIP | undefined, path: FieldPa
 }
 
 /**
- * One EndpointSlice address, `list[index]`, judged by its addressType (spec 4.4; 1.24-1.32 used
+ * One EndpointSlice address, `endpoints[endpoint].addresses[index]`, judged by its addressType (spec 4.4; 1.24-1.32 used
  * older IP checks); findings go to `out`.
  */
 export function checkSliceAddress(
-  addressType: string, value: string, version: KubeVersion, list: FieldPath, index: number, out: Finding[],
+  addressType: string, value: string, version: KubeVersion, endpoint: number, index: number, out: Finding[],
 ): void {
+  const list = (): FieldPath => ['endpoints', endpoint, 'addresses'];
   if (addressType === 'FQDN') {
     for (const p of fqdnProblems(value)) {
       out.push(p.details.length === 1 && p.details[0] === 'Required'
-        ? required(at([...list, index]))
-        : invalid(at([...list, index]), p.value, p.details.join(','), shortNameHint(p.details[0] ?? '')));
+        ? required(at([...list(), index]))
+        : invalid(at([...list(), index]), p.value, p.details.join(','), shortNameHint(p.details[0] ?? '')));
     }
     return;
   }
@@ -67,7 +68,7 @@ export function checkSliceAddress(
   // Nearly every address: parsed, of the slice's family, in strict canonical form, not special.
   // Nothing below reports anything for it, in any version; the path is only built for a finding.
   if (ip && ip.is4 === wantV4 && !ip.leadingZeros && !ip.mapped && ip.canonical === value && specialRange(ip) === undefined) return;
-  const path = [...list, index];
+  const path = [...list(), index];
   if (!version.modernIPChecks) {
     if (!ip || ip.is4 !== wantV4) out.push(invalid(at(path), value, `must be a valid ${addressType} address`));
     out.push(...specialIP(value, ip, path));
@@ -78,7 +79,7 @@ export function checkSliceAddress(
     out.push(...first);
     return;
   }
-  if (ip.is4 !== wantV4) out.push(invalid(at(list), value, `must be an ${addressType} address`));
+  if (ip.is4 !== wantV4) out.push(invalid(at(list()), value, `must be an ${addressType} address`));
   out.push(...specialIP(value, ip, path));
 }
 
@@ -89,10 +90,12 @@ export function checkEndpointsIP(value: string, version: KubeVersion, path: Fiel
 }
 
 /** Policy on one IP the apiserver lets through: its text form, and whether it is unicast at all. */
-export function addressPolicy(value: string, path: FieldPath, out: Finding[]): void {
+export function addressPolicy(value: string, pathOf: () => FieldPath, out: Finding[]): void {
   const ip = parseIP(value);
   if (!ip) return;
   const special = specialRange(ip) === undefined ? unicastProblem(ip) : undefined;
+  if (ip.canonical === value && special === undefined) return;
+  const path = pathOf(); // built only for a finding
   if (ip.canonical !== value) {
     const why = ip.leadingZeros ? 'has leading zeros (ambiguous: octal or decimal?)'
       : ip.mapped ? 'is an IPv4-mapped IPv6 address' : 'is not in canonical form (RFC 5952)';

@@ -95,7 +95,7 @@ export function endpointsPolicy(ep: Endpoints, ctx: RuleContext): Finding[] {
       } else {
         seen.set(key, formatPath(at));
       }
-      addressPolicy(a.ip, ipPath, findings);
+      addressPolicy(a.ip, () => ipPath, findings);
     }
   });
   return findings;

@@ -73,7 +73,7 @@ function validateEndpoints(slice: EndpointSlice, version: KubeVersion): Finding[
   }
   const checkAddresses = ADDRESS_TYPES.includes(slice.addressType);
   const findings: Finding[] = [];
-  endpoints.forEach((ep, i) => validateEndpoint(ep, slice.addressType, checkAddresses, version, i, findings));
+  for (let i = 0; i < endpoints.length; i++) validateEndpoint(endpoints[i] ?? {}, slice.addressType, checkAddresses, version, i, findings);
   return findings;
 }
 
@@ -88,8 +88,7 @@ function validateEndpoint(
     findings.push(tooMany({ rule: 'address-count', path: ['endpoints', i, 'addresses'] }, addresses.length, MAX_ADDRESSES));
   }
   if (checkAddresses) {
-    const list = ['endpoints', i, 'addresses'];
-    addresses.forEach((a, j) => checkSliceAddress(addressType, a, version, list, j, findings));
+    for (let j = 0; j < addresses.length; j++) checkSliceAddress(addressType, addresses[j] ?? '', version, i, j, findings);
   }
   if (ep.nodeName !== undefined) {
     const details = dnsSubdomain(ep.nodeName);
@@ -211,26 +210,53 @@ export function slicePolicy(slice: EndpointSlice, ctx: RuleContext): Finding[] {
   return findings;
 }
 
+/**
+ * Which endpoint each address was first seen in, for one slice. One map serves every slice, each
+ * under a stamp of its own, because controllers resend the same addresses all day and updating an
+ * entry costs far less than growing a new map by a thousand entries; it is emptied between
+ * slices once it holds more than SEEN_MAX.
+ */
+const SEEN_MAX = 16_384;
+const ENDPOINT_SLOTS = 2 ** 10; // > MAX_ENDPOINTS: stamp * ENDPOINT_SLOTS + endpoint index
+const seenMap = new Map<string, number>();
+let seenStamp = 0;
+function seenAddresses(): { see(address: string, endpoint: number): number | undefined } {
+  if (seenMap.size > SEEN_MAX) seenMap.clear();
+  const base = ++seenStamp * ENDPOINT_SLOTS;
+  return {
+    /** The endpoint `address` was first seen in, or undefined when this is the first time (and it is now recorded). */
+    see(address, endpoint) {
+      const value = seenMap.get(address);
+      if (value !== undefined && value >= base) return value - base;
+      seenMap.set(address, base + endpoint);
+      return undefined;
+    },
+  };
+}
+
 function endpointPolicy(slice: EndpointSlice): Finding[] {
   const findings: Finding[] = [];
   const isIP = slice.addressType === 'IPv4' || slice.addressType === 'IPv6';
-  const firstSeen = new Map<string, number>();
-  slice.endpoints.forEach((ep, i) => {
+  const firstSeen = seenAddresses();
+  const { endpoints } = slice;
+  // Runs for every address of up to 1000 endpoints: paths are built only for a finding.
+  for (let i = 0; i < endpoints.length; i++) {
+    const ep = endpoints[i] ?? {};
     const addresses = ep.addresses ?? [];
-    addresses.forEach((a, j) => {
-      const path = ['endpoints', i, 'addresses', j];
-      if (j > 0 && addresses.indexOf(a) < j) {
-        findings.push(policy({ rule: 'duplicate-address', path }, `${JSON.stringify(a)} repeats in this endpoint; remove the duplicate`, a));
-      } else {
-        const first = firstSeen.get(a);
-        if (first === undefined) firstSeen.set(a, i);
-        else findings.push(policy({ rule: 'duplicate-address', path }, `${JSON.stringify(a)} is also in endpoints[${first}]; keep one`, a));
+    for (let j = 0; j < addresses.length; j++) {
+      const a = addresses[j] ?? '';
+      const first = firstSeen.see(a, i);
+      if (first !== undefined) {
+        const path = ['endpoints', i, 'addresses', j];
+        findings.push(addresses.indexOf(a) < j
+          ? policy({ rule: 'duplicate-address', path }, `${JSON.stringify(a)} repeats in this endpoint; remove the duplicate`, a)
+          : policy({ rule: 'duplicate-address', path }, `${JSON.stringify(a)} is also in endpoints[${first}]; keep one`, a));
       }
-      if (isIP) addressPolicy(a, path, findings);
-    });
+      if (isIP) addressPolicy(a, () => ['endpoints', i, 'addresses', j], findings);
+    }
     if (ep.zone !== undefined && labelValue(ep.zone, true).length > 0) {
       findings.push(policy({ rule: 'zone', path: ['endpoints', i, 'zone'] }, `${JSON.stringify(ep.zone)} is not a valid zone label value, so topology routing ignores it`, ep.zone));
     }
-  });
+  }
   return findings;
 }

@@ -97,6 +97,11 @@ const FIELDS = {
   address: fields('ip', 'hostname', 'nodeName', 'targetRef'),
 };
 
+function allStrings(list: unknown[]): list is string[] {
+  for (let i = 0; i < list.length; i++) if (typeof list[i] !== 'string') return false;
+  return true;
+}
+
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -208,7 +213,7 @@ class Reader {
 
   /** A list of strings (null items are ""): the list itself when every item is already a string. */
   strings(v: unknown, key: string): string[] | undefined {
-    if (Array.isArray(v) && v.every((item) => typeof item === 'string')) return v;
+    if (Array.isArray(v) && allStrings(v)) return v;
     return this.list(v, key, this.stringItem);
   }
 
@@ -303,6 +308,7 @@ function readSlice(r: Reader, raw: Json, apiVersion: string, requestApiVersion: 
 
 function readSliceEndpoint(r: Reader, value: unknown, v1beta1: boolean, requestApiVersion: string): SliceEndpoint {
   const { version } = r;
+  const problems = r.typeErrors.length + r.unknown.length;
   const ep = r.object(value, v1beta1 ? FIELDS.endpointV1beta1 : FIELDS.endpointV1) ?? {};
   const conditions = r.child(ep['conditions'], 'conditions', FIELDS.conditions);
   if (conditions) {
@@ -316,6 +322,14 @@ function readSliceEndpoint(r: Reader, value: unknown, v1beta1: boolean, requestA
   const addresses = r.strings(ep['addresses'], 'addresses');
   const hostname = r.string(ep['hostname'], 'hostname');
   const targetRef = checkObjectReference(r, ep);
+  if (!v1beta1 && ep['hints'] === undefined && ep['deprecatedTopology'] === undefined) {
+    const zone = r.string(ep['zone'], 'zone');
+    // Nearly every endpoint: a v1 endpoint with only known fields, each of its type and none
+    // null, is already what the rules read. It is used as it is, with nothing allocated.
+    if (r.typeErrors.length + r.unknown.length === problems && value === ep && addresses === ep['addresses']
+      && ep['nodeName'] !== null && ep['hostname'] !== null && ep['zone'] !== null) return ep as SliceEndpoint;
+    return { addresses, hostname, nodeName, zone, deprecatedTopology: undefined, hints: undefined, conditions, targetRef };
+  }
   let zone: string | undefined;
   let deprecatedTopology: Record<string, string> | undefined;
   if (v1beta1) ({ zone, deprecatedTopology } = convertV1beta1Topology(r.stringMap(ep['topology'], 'topology'), nodeName));

@@ -1,9 +1,7 @@
-// In-process benchmark of review handling alone: JSON.parse, then the envelope, rules, policy and
-// JSON.stringify of the answer, for slices of 1, 10, 100 and 1000 endpoints; and the server's
-// depth check (maxJsonDepth) over the parsed body, which comes on top of the review.
+// In-process benchmark of review handling alone: JSON.parse, then the envelope, the depth limit,
+// rules, policy and JSON.stringify of the answer, for slices of 1, 10, 100 and 1000 endpoints.
 import { reviewAdmission } from '../src/admission.ts';
 import { configSchema } from '../src/config.ts';
-import { nestingProblem } from '../src/server/limits.ts';
 import { sliceReview } from './payloads.ts';
 
 export interface ReviewRow {
@@ -11,8 +9,6 @@ export interface ReviewRow {
   readonly bytes: number;
   /** Microseconds per JSON.parse of the body. */
   readonly usParse: number;
-  /** Microseconds per depth check of the parsed body (median of the windows). */
-  readonly usDepth: number;
   /** Microseconds per review without JSON.parse: median and fastest of the timed windows. */
   readonly usHandling: number;
   readonly usHandlingMin: number;
@@ -56,10 +52,9 @@ export function runReview(seconds: number): ReviewRow[] {
     // in them), parsed outside the timed part.
     const parse = windows(seconds / 2, () => body, (text) => JSON.parse(text));
     const parsed = () => JSON.parse(body) as unknown;
-    const depth = windows(seconds / 2, parsed, (input) => nestingProblem(input, config.maxJsonDepth));
     const handling = windows(seconds / 2, parsed, (input) => JSON.stringify(reviewAdmission(input, config).body));
     return {
-      endpoints, bytes: Buffer.byteLength(body), usParse: median(parse), usDepth: median(depth),
+      endpoints, bytes: Buffer.byteLength(body), usParse: median(parse),
       usHandling: median(handling), usHandlingMin: handling[0] ?? 0,
     };
   });
@@ -67,12 +62,12 @@ export function runReview(seconds: number): ReviewRow[] {
 
 export function printReview(rows: readonly ReviewRow[], seconds: number): void {
   const base = rows[0]?.usHandling ?? 1;
-  console.log(`\nReview handling in process (envelope, rules, policy, JSON.stringify of the answer), ${seconds}s per size`);
+  console.log(`\nReview handling in process (envelope, depth limit, rules, policy, JSON.stringify of the answer), ${seconds}s per size`);
   console.log(`handling: median of ${WINDOWS} windows, in brackets the fastest; each review on a body parsed for it (not timed)`);
-  console.log('endpoints  body bytes  JSON.parse us  depth check us  handling us (fastest)  x 1-endpoint  us/endpoint');
+  console.log('endpoints  body bytes  JSON.parse us  handling us (fastest)  x 1-endpoint  us/endpoint');
   for (const r of rows) {
     console.log([
-      String(r.endpoints).padStart(9), String(r.bytes).padStart(10), r.usParse.toFixed(1).padStart(13), r.usDepth.toFixed(1).padStart(14),
+      String(r.endpoints).padStart(9), String(r.bytes).padStart(10), r.usParse.toFixed(1).padStart(13),
       `${r.usHandling.toFixed(1)} (${r.usHandlingMin.toFixed(1)})`.padStart(21),
       (r.usHandling / base).toFixed(1).padStart(12), (r.usHandling / r.endpoints).toFixed(2).padStart(11),
     ].join('  '));

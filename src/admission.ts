@@ -10,6 +10,7 @@ import type { RuleId } from './rules/catalogue.ts';
 import { isHandledKind } from './rules/objects.ts';
 import { type KubeVersion, parseKubeVersion, kubeVersion, MAX_MINOR } from './rules/version.ts';
 import type { ClusterView } from './cluster/view.ts';
+import { type DepthBudget, TooDeep, deeperThan, isContainer, nestingProblem, tooDeepMessage } from './depth.ts';
 
 export const ADMISSION_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 
@@ -137,20 +138,50 @@ export interface ReviewContext {
 export const namespaceModeOf = (namespace: unknown, cluster: ClusterView | undefined): Mode | undefined =>
   (typeof namespace === 'string' && namespace !== '' ? cluster?.namespaceMode(namespace) : undefined);
 
-/** Envelope checks shared by /validate and /mutate; `answer` handles a well-formed request. */
-function review(input: unknown, config: Config, cluster: ClusterView | undefined, answer: (req: AdmissionRequest, log: ReviewLog) => Answer): ReviewOutcome {
+/** A 400: the body is not an AdmissionReview endpoint-guard can use. */
+function badRequestOutcome(input: unknown, config: Config, message: string): ReviewOutcome {
+  const uid = field(field(input, 'request'), 'uid');
+  const apiVersion = ADMISSION_VERSIONS.find((v) => v === field(input, 'apiVersion')) ?? ADMISSION_VERSIONS[0];
+  return {
+    httpStatus: 400,
+    body: envelope(apiVersion, errored(typeof uid === 'string' ? uid : '', 400, message)),
+    log: { mode: config.mode, decision: 'bad-request', findings: {}, reason: message, uid: typeof uid === 'string' ? uid : undefined },
+  };
+}
+
+/** request.object and request.oldObject sit this deep in the body. */
+const OBJECT_LEVEL = 3;
+
+/**
+ * Envelope checks shared by /validate and /mutate; `answer` handles a well-formed request. The
+ * body's depth limit is held here for the envelope and for any object `answer` did not decode,
+ * and by the decoder for what it decodes (see depth.ts).
+ */
+function review(input: unknown, config: Config, cluster: ClusterView | undefined, answer: (req: AdmissionRequest, log: ReviewLog, depth: DepthBudget) => Answer): ReviewOutcome {
   const parsed = reviewSchema.safeParse(input);
   if (!parsed.success) {
-    const uid = field(field(input, 'request'), 'uid');
-    const message = `invalid AdmissionReview: ${badReviewMessage(input, parsed.error)}`;
-    const apiVersion = ADMISSION_VERSIONS.find((v) => v === field(input, 'apiVersion')) ?? ADMISSION_VERSIONS[0];
-    return {
-      httpStatus: 400,
-      body: envelope(apiVersion, errored(typeof uid === 'string' ? uid : '', 400, message)),
-      log: { mode: config.mode, decision: 'bad-request', findings: {}, reason: message, uid: typeof uid === 'string' ? uid : undefined },
-    };
+    const tooDeep = nestingProblem(input, config.maxJsonDepth); // before anything renders a part of it
+    return badRequestOutcome(input, config, tooDeep ?? `invalid AdmissionReview: ${badReviewMessage(input, parsed.error)}`);
   }
   const { apiVersion, request: req } = parsed.data;
+  const depth: DepthBudget = { max: config.maxJsonDepth, level: OBJECT_LEVEL, decoded: new Set() };
+  const envelopeProblem = nestingProblem({ ...(input as object), request: { ...(field(input, 'request') as object), object: null, oldObject: null } }, depth.max);
+  if (envelopeProblem !== undefined) return badRequestOutcome(input, config, envelopeProblem);
+  try {
+    const outcome = reviewed(apiVersion, req, config, cluster, (request, log) => answer(request, log, depth));
+    for (const object of [req.object, req.oldObject]) {
+      if (isContainer(object) && !depth.decoded.has(object) && deeperThan(object, depth.max - OBJECT_LEVEL + 1)) {
+        return badRequestOutcome(input, config, tooDeepMessage(depth.max));
+      }
+    }
+    return outcome;
+  } catch (err) {
+    if (err instanceof TooDeep) return badRequestOutcome(input, config, err.message);
+    throw err;
+  }
+}
+
+function reviewed(apiVersion: string, req: AdmissionRequest, config: Config, cluster: ClusterView | undefined, answer: (req: AdmissionRequest, log: ReviewLog) => Answer): ReviewOutcome {
   const user = req.userInfo?.username ?? undefined;
   const namespaceMode = namespaceModeOf(req.namespace, cluster);
   const log: ReviewLog = {
@@ -177,16 +208,16 @@ function skipReason(req: AdmissionRequest, settings: Settings): Pick<ReviewLog, 
 /** POST /validate. The mode is the namespace's label's, else the config's. */
 export function reviewAdmission(input: unknown, config: Config, context: ReviewContext = {}): ReviewOutcome {
   const { cluster, check = checkObject } = context;
-  return review(input, config, cluster, (req, log) =>
-    validate(req, log, config, check, req.namespace ? cluster?.services(req.namespace) : undefined));
+  return review(input, config, cluster, (req, log, depth) =>
+    validate(req, log, config, check, req.namespace ? cluster?.services(req.namespace) : undefined, depth));
 }
 
 /** POST /mutate: safe fixes as a JSON Patch; always allowed (rejecting is the validating half's job). */
 export function reviewMutation(input: unknown, config: Config, context: ReviewContext = {}): ReviewOutcome {
-  return review(input, config, context.cluster, (req, log) => {
+  return review(input, config, context.cluster, (req, log, depth) => {
     if (log.mode === 'off') return { response: allow(req.uid), log: { ...log, decision: 'ignored', reason: 'mode off' } };
     const mutation = mutate({
-      object: req.object, oldObject: req.oldObject, operation: req.operation, version: settingsOf(config).version,
+      object: req.object, oldObject: req.oldObject, operation: req.operation, version: settingsOf(config).version, depth,
     }, config);
     const warnings = warningLines(mutation.fixes, config.maxWarnings);
     return { response: patched(req.uid, mutation.patch, warnings), log: { ...log, findings: countByRule(mutation.fixes) } };
@@ -206,7 +237,9 @@ function objectName(req: AdmissionRequest): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
-function validate(req: AdmissionRequest, log: ReviewLog, config: Config, check: typeof checkObject, services: ServiceLookup | undefined): Answer {
+function validate(
+  req: AdmissionRequest, log: ReviewLog, config: Config, check: typeof checkObject, services: ServiceLookup | undefined, depth: DepthBudget,
+): Answer {
   const requestKind = req.requestKind ?? req.kind;
   const result: CheckResult = check({
     object: req.object,
@@ -217,6 +250,7 @@ function validate(req: AdmissionRequest, log: ReviewLog, config: Config, check: 
     username: log.user,
     requestApiVersion: requestKind.group ? `${requestKind.group}/${requestKind.version}` : requestKind.version,
     services,
+    depth,
   });
   const judged: Judged[] = judge(result.findings, config.rules);
   const decision = decide(judged, log.mode, config.maxWarnings);

@@ -4,6 +4,7 @@
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { policy, type Finding } from './rules/finding.ts';
 import { canonicalIP, parseIP } from './rules/net.ts';
+import type { DepthBudget } from './depth.ts';
 import { type EndpointSlice, type Endpoints, type KubeObject, decodeObject } from './rules/objects.ts';
 import { LABEL_MANAGED_BY } from './rules/endpointslice.ts';
 import { semanticEqual } from './rules/equal.ts';
@@ -32,6 +33,8 @@ export interface MutateInput {
   readonly oldObject?: unknown;
   readonly operation: AdmissionOperation;
   readonly version: KubeVersion;
+  /** The request body's depth limit, held while decoding; see depth.ts. */
+  readonly depth?: DepthBudget | undefined;
 }
 
 const NOTHING: Mutation = { patch: [], fixes: [] };
@@ -39,9 +42,9 @@ const pointer = (path: FieldPath): string => path.map((s) => `/${escapePathCompo
 
 export function mutate(input: MutateInput, settings: FixSettings): Mutation {
   if (input.operation !== 'CREATE' && input.operation !== 'UPDATE') return NOTHING;
-  const object = decodeObject(input.object, input.version).object;
+  const object = decodeObject(input.object, input.version, undefined, input.depth).object;
   if (!object) return NOTHING; // not decodable: the validating half explains why; no guessing here
-  const old = input.operation === 'UPDATE' && input.oldObject ? decodeObject(input.oldObject, input.version).object : undefined;
+  const old = input.operation === 'UPDATE' && input.oldObject ? decodeObject(input.oldObject, input.version, undefined, input.depth).object : undefined;
   const result: { patch: Operation[]; fixes: Finding[] } = { patch: [], fixes: [] };
   if (object.kind === 'EndpointSlice') {
     if (settings.fixManagedBy) addManagedBy(object, settings.managedByValue, result);

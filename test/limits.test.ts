@@ -7,7 +7,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { type ReviewOutcome, reviewAdmission } from '../src/admission.ts';
 import { type Config, configSchema } from '../src/config.ts';
 import { createWebhookServer } from '../src/server/app.ts';
-import { nestingProblem } from '../src/server/limits.ts';
+import { nestingProblem } from '../src/depth.ts';
 import { createMetrics } from '../src/server/metrics.ts';
 import { ensureDevCertificates } from '../src/server/tls.ts';
 import { readAdmissionFixture } from './helpers/fixtures.ts';

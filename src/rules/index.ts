@@ -10,6 +10,7 @@ import { type KubeObject, decodeObject } from './objects.ts';
 import { formatPath } from './path.ts';
 import type { KubeVersion } from './version.ts';
 import { messageOf } from '../errors.ts';
+import type { DepthBudget } from '../depth.ts';
 
 export interface CheckInput {
   readonly object: unknown;
@@ -22,6 +23,8 @@ export interface CheckInput {
   readonly requestApiVersion?: string | undefined;
   /** The Services of the object's namespace, when the cluster is known (the webhook's cache, audit). */
   readonly services?: ServiceLookup | undefined;
+  /** The request body's depth limit, held while decoding (the webhook); see depth.ts. */
+  readonly depth?: DepthBudget | undefined;
 }
 
 export interface RuleError { readonly check: string; readonly message: string }
@@ -60,12 +63,12 @@ const objectApiVersion = (raw: unknown): string | undefined =>
 
 export function checkObject(input: CheckInput): CheckResult {
   const requestApiVersion = input.requestApiVersion ?? objectApiVersion(input.object) ?? '';
-  const decoded = decodeObject(input.object, input.version, requestApiVersion);
+  const decoded = decodeObject(input.object, input.version, requestApiVersion, input.depth);
   const object = decoded.object;
   if (!object) return { findings: decoded.findings, ruleErrors: [] };
   const old = input.oldObject === undefined || input.oldObject === null
     ? undefined
-    : decodeObject(input.oldObject, input.version, requestApiVersion).object;
+    : decodeObject(input.oldObject, input.version, requestApiVersion, input.depth).object;
   const ctx: RuleContext = {
     version: input.version,
     operation: input.operation,

@@ -5,6 +5,7 @@
 // A hand-written walk rather than a schema library: this runs on every admission request, and a
 // 1000-endpoint slice is checked field by field in a fraction of the time a generic validator takes.
 // The envelope around it (AdmissionReview) and all settings still go through zod.
+import { type DepthBudget, TooDeep, deeperThan, isContainer, ownValue } from '../depth.ts';
 import { type Finding, badRequest } from './finding.ts';
 import { type FieldPath, type Segment, formatPath } from './path.ts';
 import type { KubeVersion } from './version.ts';
@@ -102,6 +103,8 @@ function allStrings(list: unknown[]): list is string[] {
   return true;
 }
 
+/** A value of the wrong type is shown in its message, unless it nests deeper than this. */
+const SHOWN_DEPTH = 32;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -117,8 +120,20 @@ class Reader {
   readonly unknown: Finding[] = [];
   readonly version: KubeVersion;
   private readonly path: Segment[] = [];
-  constructor(version: KubeVersion) {
+  private readonly depth: DepthBudget | undefined;
+  constructor(version: KubeVersion, depth: DepthBudget | undefined) {
     this.version = version;
+    this.depth = depth;
+  }
+
+  /**
+   * Holds a value the decoder does not read field by field to the body's depth limit: throws
+   * TooDeep past it. The value sits at the current path, plus `key` when given.
+   */
+  opaque(value: unknown, key?: string): void {
+    if (this.depth === undefined || !isContainer(value)) return;
+    const level = this.depth.level + this.path.length + (key === undefined ? 0 : 1);
+    if (deeperThan(value, this.depth.max - level + 1)) throw new TooDeep(this.depth.max);
   }
 
   private here(key?: string): FieldPath {
@@ -126,7 +141,9 @@ class Reader {
   }
 
   private typeError(value: unknown, expected: string, key?: string): undefined {
-    const shown = (JSON.stringify(value) ?? String(value)).slice(0, 40);
+    this.opaque(value, key);
+    const shown = (isContainer(value) && deeperThan(value, SHOWN_DEPTH) ? (Array.isArray(value) ? '[...]' : '{...}')
+      : JSON.stringify(value) ?? String(value)).slice(0, 40);
     this.typeErrors.push(badRequest({ rule: 'field-type', path: this.here(key) }, `cannot decode ${shown}: expected ${expected}`));
     return undefined;
   }
@@ -163,6 +180,7 @@ class Reader {
         if (i < names.size) order[i] = key;
         continue;
       }
+      this.opaque(ownValue(value, key), key);
       const at = this.here(key);
       const finding = badRequest({ rule: 'unknown-field', path: at }, `unknown field "${formatPath(at)}"`);
       // Before strict field validation (1.25) the apiserver dropped unknown fields silently.
@@ -226,11 +244,16 @@ class Reader {
   stringMap(v: unknown, key: string): Record<string, string> | undefined {
     if (v === undefined || v === null) return undefined;
     if (!isObject(v)) return this.typeError(v, 'an object of strings', key);
+    let wrong: string | undefined;
     for (const k in v) {
-      const value = v[k];
-      if (typeof value !== 'string' && value !== null) return this.in(key, () => this.typeError(value, 'string', k));
+      const value = ownValue(v, k);
+      if (typeof value === 'string' || value === null) continue;
+      if (wrong === undefined) wrong = k;
+      else this.in(key, () => this.opaque(value, k)); // only the first is reported, but every one is held to the depth limit
     }
-    return v as Record<string, string>; // every value was checked above
+    if (wrong === undefined) return v as Record<string, string>; // every value was checked above
+    const first = wrong;
+    return this.in(key, () => this.typeError(ownValue(v, first), 'string', first));
   }
 }
 
@@ -240,7 +263,7 @@ function readMeta(r: Reader, raw: Json): ObjectMeta {
   return r.in('metadata', () => {
     r.integer(m['deletionGracePeriodSeconds'], 'deletionGracePeriodSeconds', false);
     for (const key of ['selfLink', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp']) r.string(m[key], key);
-    r.list(m['managedFields'], 'managedFields', () => undefined);
+    r.list(m['managedFields'], 'managedFields', (entry) => r.opaque(entry));
     return {
       name: r.string(m['name'], 'name'),
       generateName: r.string(m['generateName'], 'generateName'),
@@ -386,15 +409,23 @@ function readEndpoints(r: Reader, raw: Json, apiVersion: string): Endpoints {
   };
 }
 
-export function decodeObject(raw: unknown, version: KubeVersion, requestApiVersion?: string): Decoded {
-  const r = new Reader(version);
+/**
+ * `depth`: hold the object to a body's depth limit (the webhook); TooDeep is thrown past it, and
+ * the object is added to depth.decoded once read whole.
+ */
+export function decodeObject(raw: unknown, version: KubeVersion, requestApiVersion?: string, depth?: DepthBudget): Decoded {
+  const r = new Reader(version, depth);
   const top = r.object(raw, kindOf(raw) === 'Endpoints' ? FIELDS.endpoints : FIELDS.slice);
-  if (!top) return { findings: r.typeErrors };
+  if (!top) {
+    depth?.decoded.add(raw);
+    return { findings: r.typeErrors };
+  }
   const apiVersion = r.string(top['apiVersion'], 'apiVersion');
   r.string(top['kind'], 'kind');
   const object = top.kind === 'Endpoints'
     ? readEndpoints(r, top, apiVersion ?? 'v1')
     : readSlice(r, top, apiVersion ?? DISCOVERY_V1, requestApiVersion ?? apiVersion ?? DISCOVERY_V1);
+  depth?.decoded.add(raw);
   // A value of the wrong type fails the whole decode in the apiserver: no object to validate.
   if (r.typeErrors.length > 0) return { findings: r.typeErrors };
   return { object, findings: r.unknown };

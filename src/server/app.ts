@@ -11,7 +11,7 @@ import { type ReviewContext, type ReviewOutcome, errorReview, reviewAdmission, r
 import type { ClusterView } from '../cluster/view.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { guardConnections, nestingProblem, timeoutsFromConfig } from './limits.ts';
+import { guardConnections, timeoutsFromConfig } from './limits.ts';
 import { listen } from './listen.ts';
 import type { Route, WebhookMetrics } from './metrics.ts';
 import { guardReview } from './review-guard.ts';
@@ -129,16 +129,15 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
       } catch (err) {
         return answer(400, `request body is not JSON: ${messageOf(err)}`);
       }
-      const tooDeep = nestingProblem(parsed, config.maxJsonDepth);
-      if (tooDeep !== undefined) return answer(400, tooDeep);
-
+      // The review holds the body to maxJsonDepth as it reads it (see depth.ts).
       const outcome = review(parsed, config, context);
       sendJson(res, outcome.httpStatus, outcome.body);
       const durationMs = elapsed(started);
       options.metrics?.observeReview(route, outcome.log, durationMs / 1000);
       const fields = { path, ...outcome.log, status: outcome.httpStatus, durationMs };
-      // The body can hold a whole object; only debug logging may show it.
-      if (log.isLevelEnabled('debug')) log.info({ ...fields, request: parsed }, 'review');
+      // The body can hold a whole object; only debug logging may show it, and only a body the review
+      // could use (a 400 may be one nested too deep to print).
+      if (outcome.httpStatus === 200 && log.isLevelEnabled('debug')) log.info({ ...fields, request: parsed }, 'review');
       else log.info(fields, 'review');
     };
   const admissionRoutes: Readonly<Record<string, ReturnType<typeof admissionRoute>>> = {

@@ -1,6 +1,6 @@
-// What a client can make the server spend, each bound set in Config: how deep a body nests, how
-// many connections are open, how long a client may take. A client over a limit gets a 4xx JSON
-// answer or a closed connection, and every connection closed this way is counted.
+// What a client can make the server spend, each bound set in Config: how many connections are
+// open and how long a client may take (how deep a body may nest: see depth.ts). A client over a
+// limit gets a 4xx JSON answer or a closed connection, and every connection closed this way is counted.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Server } from 'node:https';
@@ -17,39 +17,6 @@ export const timeoutsFromConfig = (config: Config) => ({
   requestMs: Math.round(config.requestTimeoutSeconds * 1000),
   keepAliveMs: Math.round(config.keepAliveTimeoutSeconds * 1000),
 });
-
-/**
- * Why a parsed body nests arrays and objects deeper than `max`, or undefined. JSON.parse itself
- * does not recurse, but code that walks or prints a value does (JSON.stringify in a message), and
- * 100k nested arrays overflow its stack. The walk recurses, but never more than `max` frames
- * (maxJsonDepth is at most 1000), and only into arrays and objects: a few percent of JSON.parse.
- */
-export function nestingProblem(value: unknown, max: number): string | undefined {
-  if (isContainer(value) && deeperThan(value, max)) {
-    return `request body nests arrays and objects more than ${max} deep; the limit is maxJsonDepth`;
-  }
-  return undefined;
-}
-
-const isContainer = (value: unknown): value is object => typeof value === 'object' && value !== null;
-
-/** Whether `container` and what it holds nest more than `left` levels. */
-function deeperThan(container: object, left: number): boolean {
-  if (left === 0) return true;
-  if (Array.isArray(container)) {
-    for (let i = 0; i < container.length; i++) {
-      const item: unknown = container[i];
-      if (isContainer(item) && deeperThan(item, left - 1)) return true;
-    }
-    return false;
-  }
-  for (const key in container) {
-    // container.__proto__ is the prototype; JSON.parse makes "__proto__" an own property like any other.
-    const item: unknown = key === '__proto__' ? Object.getOwnPropertyDescriptor(container, key)?.value : (container as Record<string, unknown>)[key];
-    if (isContainer(item) && deeperThan(item, left - 1)) return true;
-  }
-  return false;
-}
 
 /** Why a connection was closed before it was served. */
 export type DropReason = 'max-connections' | 'handshake-timeout' | 'tls-error' | 'request-timeout' | 'bad-http';

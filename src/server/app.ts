@@ -10,7 +10,7 @@ import express, { type ErrorRequestHandler } from 'express';
 import { type ReviewContext, type ReviewOutcome, errorReview, reviewAdmission, reviewMutation } from '../admission.ts';
 import type { ClusterView } from '../cluster/view.ts';
 import type { Config } from '../config.ts';
-import type { Logger } from '../log.ts';
+import { type Logger, infoLine } from '../log.ts';
 import { guardConnections, timeoutsFromConfig } from './limits.ts';
 import { listen } from './listen.ts';
 import type { Route, WebhookMetrics } from './metrics.ts';
@@ -138,7 +138,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
       // The body can hold a whole object; only debug logging may show it, and only a body the review
       // could use (a 400 may be one nested too deep to print).
       if (outcome.httpStatus === 200 && log.isLevelEnabled('debug')) log.info({ ...fields, request: parsed }, 'review');
-      else log.info(fields, 'review');
+      else infoLine(log, fields, 'review');
     };
   const admissionRoutes: Readonly<Record<string, ReturnType<typeof admissionRoute>>> = {
     '/validate': admissionRoute('validate', guardReview('validate', options.review ?? reviewAdmission, log, options.metrics)),

@@ -20,7 +20,11 @@ export interface HttpOptions {
   readonly workers: number;
 }
 
-interface Run { readonly rps: number; readonly p50: number; readonly p99: number; readonly errors: number }
+interface Run {
+  readonly rps: number; readonly p50: number; readonly p99: number; readonly errors: number;
+  /** CPU time (user + system, all threads and workers) the server spent per request, in microseconds. */
+  readonly cpuUs: number;
+}
 export interface HttpRow {
   readonly payload: string;
   readonly bytes: number;
@@ -79,8 +83,9 @@ async function ready(url: string, ca: Buffer): Promise<void> {
   throw new Error(`${url} did not answer within 15 s`);
 }
 
-async function load(url: string, body: string, ca: Buffer, options: HttpOptions): Promise<Run> {
+async function load(url: string, pid: number | undefined, body: string, ca: Buffer, options: HttpOptions): Promise<Run> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections, ca });
+  const cpuBefore = cpuMicros(pid);
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + options.seconds * 1000;
@@ -101,8 +106,15 @@ async function load(url: string, body: string, ca: Buffer, options: HttpOptions)
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
+  const cpuUs = (cpuMicros(pid) - cpuBefore) / Math.max(1, latencies.length);
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors, cpuUs };
 }
+
+/** User + system CPU time of a server process tree so far, in microseconds (Linux clock ticks of 10 ms). */
+const cpuMicros = (pid: number | undefined): number => (pid === undefined ? 0 : processTree(pid).reduce((sum, p) => {
+  const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return sum + (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10_000;
+}, 0));
 
 /** The process and, for a cluster, its workers. */
 function processTree(pid: number): number[] {
@@ -117,7 +129,7 @@ const peakRssMiB = (pid: number | undefined): number => (pid === undefined ? 0 :
 const medianOf = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 const medianRun = (runs: readonly Run[]): Run => ({
   rps: medianOf(runs.map((r) => r.rps)), p50: medianOf(runs.map((r) => r.p50)), p99: medianOf(runs.map((r) => r.p99)),
-  errors: runs.reduce((n, r) => n + r.errors, 0),
+  errors: runs.reduce((n, r) => n + r.errors, 0), cpuUs: medianOf(runs.map((r) => r.cpuUs)),
 });
 
 export async function runHttp(options: HttpOptions): Promise<HttpResult> {
@@ -155,7 +167,7 @@ export async function runHttp(options: HttpOptions): Promise<HttpResult> {
         // Alternate who goes first, so warm-up and machine noise fall on both.
         for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
           const key = `${p.name}|${t.name}`;
-          runs.set(key, [...(runs.get(key) ?? []), await load(t.url, p.body, ca, options)]);
+          runs.set(key, [...(runs.get(key) ?? []), await load(t.url, t.pid, p.body, ca, options)]);
         }
       }
     }
@@ -176,11 +188,13 @@ export function printHttp(result: HttpResult, options: HttpOptions): void {
   const { seconds, rounds, connections, workers } = options;
   console.log(`HTTPS, ${connections} keep-alive connections, ${rounds} rounds of ${seconds}s per server and payload, endpoint-guard workers: ${workers}`);
   console.log('medians over the rounds; guard/bare: median of the rounds (lowest-highest)');
-  console.log('payload                   bytes   bare req/s  p50/p99 ms     guard req/s  p50/p99 ms     guard/bare        errors');
+  console.log('CPU us/req: server CPU time per request (all threads), bare/guard; it moves less with the machine than req/s');
+  console.log('payload                   bytes   bare req/s  p50/p99 ms     guard req/s  p50/p99 ms     guard/bare        CPU us/req  errors');
   for (const r of result.rows) {
     const lat = (x: Run) => `${x.p50.toFixed(2)}/${x.p99.toFixed(2)}`.padStart(13);
     const ratio = `${medianOf(r.ratios).toFixed(2)} (${(r.ratios[0] ?? 0).toFixed(2)}-${(r.ratios.at(-1) ?? 0).toFixed(2)})`;
-    console.log(`${r.payload.padEnd(24)}${String(r.bytes).padStart(7)}  ${Math.round(r.bare.rps).toString().padStart(11)}  ${lat(r.bare)}  ${Math.round(r.guard.rps).toString().padStart(11)}  ${lat(r.guard)}  ${ratio.padStart(16)}  ${String(r.bare.errors + r.guard.errors).padStart(6)}`);
+    const cpu = `${Math.round(r.bare.cpuUs)}/${Math.round(r.guard.cpuUs)}`;
+    console.log(`${r.payload.padEnd(24)}${String(r.bytes).padStart(7)}  ${Math.round(r.bare.rps).toString().padStart(11)}  ${lat(r.bare)}  ${Math.round(r.guard.rps).toString().padStart(11)}  ${lat(r.guard)}  ${ratio.padStart(16)}  ${cpu.padStart(10)}  ${String(r.bare.errors + r.guard.errors).padStart(6)}`);
   }
   console.log(`peak RSS: bare ${result.rssMiB.bare.toFixed(0)} MiB, endpoint-guard ${result.rssMiB.guard.toFixed(0)} MiB${workers > 1 ? ` (${workers + 1} processes, sum of their peaks)` : ''}`);
 }

@@ -18,6 +18,10 @@ export interface HttpOptions {
   readonly connections: number;
   /** endpoint-guard's `workers` setting. */
   readonly workers: number;
+  /** Write a CPU profile of each server (node --cpu-prof) into DIR/bare and DIR/endpoint-guard. */
+  readonly profileDir?: string | undefined;
+  /** Only this payload (a key of PAYLOADS: 1, 100, 1000, endpoints); all when undefined. */
+  readonly payload?: string | undefined;
 }
 
 interface Run {
@@ -44,11 +48,11 @@ export interface HttpResult {
 export const IMAGE_NODE_OPTIONS = '--max-semi-space-size=8';
 const MAX_SAMPLES = 2_000_000; // latencies kept per run: the bound on memory as well as on time
 
-const PAYLOADS = [
-  { name: '1-endpoint slice', body: sliceReview(1) },
-  { name: '100-endpoint slice', body: sliceReview(100) },
-  { name: '1000-endpoint slice', body: sliceReview(1000) },
-  { name: 'Endpoints, 10 addresses', body: endpointsReview(10) },
+export const PAYLOADS = [
+  { key: '1', name: '1-endpoint slice', body: sliceReview(1) },
+  { key: '100', name: '100-endpoint slice', body: sliceReview(100) },
+  { key: '1000', name: '1000-endpoint slice', body: sliceReview(1000) },
+  { key: 'endpoints', name: 'Endpoints, 10 addresses', body: endpointsReview(10) },
 ];
 
 const freePort = (): Promise<number> => new Promise((resolve, reject) => {
@@ -132,6 +136,18 @@ const medianRun = (runs: readonly Run[]): Run => ({
   errors: runs.reduce((n, r) => n + r.errors, 0), cpuUs: medianOf(runs.map((r) => r.cpuUs)),
 });
 
+function stopGracefully(child: ChildProcess, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 export async function runHttp(options: HttpOptions): Promise<HttpResult> {
   const node = process.execPath;
   const dir = mkdtempSync(path.join(tmpdir(), 'endpoint-guard-bench-'));
@@ -149,9 +165,10 @@ export async function runHttp(options: HttpOptions): Promise<HttpResult> {
     const [barePort, guardPort] = [await freePort(), await freePort()];
     const log = openSync(path.join(dir, 'server.log'), 'w'); // info-level logs, as in production, to a file
     const env = { ...process.env, NODE_OPTIONS: IMAGE_NODE_OPTIONS, ENDPOINT_GUARD_METRICS_PORT: '0' };
-    const bare = spawn(node, ['bench/bare-server.ts', String(barePort), dir], { stdio: 'ignore', env });
+    const profile = (name: string) => (options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(options.profileDir, name)}`] : []);
+    const bare = spawn(node, [...profile('bare'), 'bench/bare-server.ts', String(barePort), dir], { stdio: 'ignore', env });
     // dist/ is what the image runs (`npm run bench` builds it first): no type stripping at start-up.
-    const guard = spawn(node, ['dist/cli.js', 'serve', '--port', String(guardPort), '--cert-dir', dir, '--mode', 'complain', '--workers', String(options.workers)], {
+    const guard = spawn(node, [...profile('endpoint-guard'), 'dist/cli.js', 'serve', '--port', String(guardPort), '--cert-dir', dir, '--mode', 'complain', '--workers', String(options.workers)], {
       stdio: ['ignore', log, log], env,
     });
     children.push(bare, guard);
@@ -161,9 +178,10 @@ export async function runHttp(options: HttpOptions): Promise<HttpResult> {
     ] as const;
     for (const t of targets) await ready(t.url, ca);
 
+    const payloads = PAYLOADS.filter((p) => options.payload === undefined || p.key === options.payload);
     const runs = new Map<string, Run[]>();
     for (let round = 0; round < options.rounds; round++) {
-      for (const p of PAYLOADS) {
+      for (const p of payloads) {
         // Alternate who goes first, so warm-up and machine noise fall on both.
         for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
           const key = `${p.name}|${t.name}`;
@@ -171,13 +189,16 @@ export async function runHttp(options: HttpOptions): Promise<HttpResult> {
         }
       }
     }
-    const rows = PAYLOADS.map((p): HttpRow => {
+    const rows = payloads.map((p): HttpRow => {
       const bareRuns = runs.get(`${p.name}|bare`) ?? [];
       const guardRuns = runs.get(`${p.name}|endpoint-guard`) ?? [];
       const ratios = guardRuns.map((g, i) => g.rps / (bareRuns[i]?.rps ?? Number.NaN)).sort((a, b) => a - b);
       return { payload: p.name, bytes: Buffer.byteLength(p.body), bare: medianRun(bareRuns), guard: medianRun(guardRuns), ratios };
     });
-    return { rows, rssMiB: { bare: peakRssMiB(bare.pid), guard: peakRssMiB(guard.pid) } };
+    const result = { rows, rssMiB: { bare: peakRssMiB(bare.pid), guard: peakRssMiB(guard.pid) } };
+    // A profile is written when the process exits on its own: SIGTERM, then up to 10 s.
+    if (options.profileDir) await Promise.all([bare, guard].map((c) => stopGracefully(c, 10_000)));
+    return result;
   } finally {
     process.off('exit', cleanUp);
     cleanUp();

@@ -2,9 +2,10 @@
 // process. Every run is bounded in time and count.
 // Usage: npm run bench -- [--only http|review] [--seconds S] [--rounds R] [--connections C]
 //                         [--workers N] [--review-seconds S] [--json FILE]
+//                         [--payload 1|100|1000|endpoints] [--profile DIR]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type HttpResult, printHttp, runHttp } from './http.ts';
+import { type HttpResult, PAYLOADS, printHttp, runHttp } from './http.ts';
 import { type ReviewRow, printReview, runReview } from './review.ts';
 
 const { values } = parseArgs({
@@ -16,6 +17,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '1' },
     'review-seconds': { type: 'string', default: '2' },
     json: { type: 'string' },
+    profile: { type: 'string' },
+    payload: { type: 'string' },
   },
 });
 const options = {
@@ -23,6 +26,8 @@ const options = {
   rounds: Number(values.rounds),
   connections: Number(values.connections),
   workers: Number(values.workers),
+  profileDir: values.profile,
+  payload: values.payload,
 };
 const reviewSeconds = Number(values['review-seconds']);
 const { only } = values;
@@ -34,6 +39,9 @@ if (!(options.connections >= 1 && options.connections <= 200 && Number.isInteger
   throw new Error('--connections is 1-200 and --workers 1-16');
 }
 if (!(reviewSeconds > 0 && reviewSeconds <= 60)) throw new Error('--review-seconds is 0-60');
+if (options.payload !== undefined && !PAYLOADS.some((p) => p.key === options.payload)) {
+  throw new Error(`--payload is one of ${PAYLOADS.map((p) => p.key).join(', ')}`);
+}
 
 console.log(`endpoint-guard benchmark, Node ${process.version}`);
 let http: HttpResult | undefined;

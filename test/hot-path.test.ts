@@ -92,3 +92,21 @@ describe('duplicate addresses, with one map of seen addresses for every slice', 
     assert.deepEqual(duplicates(slice({}, endpoints)), ['endpoints[999].addresses[0]: "10.0.0.0" is also in endpoints[0]; keep one']);
   });
 });
+
+describe('name checks share one empty answer for values they passed', () => {
+  test('the shared answer is empty and frozen, and a second check of the same finalizer still reports it', async () => {
+    const { dnsSubdomain, qualifiedName, labelValue } = await import('../src/rules/names.ts');
+    for (const again of [dnsSubdomain('node-1'), qualifiedName('example.com/key', true), labelValue('zone-a', true)]) {
+      assert.deepEqual(again, []);
+    }
+    const shared = dnsSubdomain('node-1');
+    assert.equal(dnsSubdomain('node-1'), shared);
+    assert.ok(Object.isFrozen(shared));
+    // "custom" passes as a qualified name (so the second check gets the shared answer) but is no standard finalizer.
+    const finalizerFindings = () => check(slice({ metadata: { name: 'web-abc12', finalizers: ['custom'] } }))
+      .filter((f) => f.rule === 'object-metadata').map((f) => f.detail);
+    const expected = ['name is neither a standard finalizer name nor is it fully qualified'];
+    assert.deepEqual(finalizerFindings(), expected);
+    assert.deepEqual(finalizerFindings(), expected);
+  });
+});

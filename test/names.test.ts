@@ -22,7 +22,7 @@ const E_ACUTE = 'é'; // 1 UTF-16 unit, 2 UTF-8 bytes
 const SUBDOMAIN_253 = `${a(63)}.${a(63)}.${a(63)}.${a(61)}`;
 
 type Row = readonly [string, readonly string[]];
-function table(name: string, check: (value: string) => string[], rows: readonly Row[]): void {
+function table(name: string, check: (value: string) => readonly string[], rows: readonly Row[]): void {
   describe(name, () => {
     for (const [value, expected] of rows) {
       const shown = value.length > 40 ? `${JSON.stringify(value.slice(0, 12))}... (${Buffer.byteLength(value)} bytes)` : JSON.stringify(value);
@@ -238,7 +238,7 @@ describe('agreement with the apiserver fixtures', () => {
   }
 
   /** Our validator for an error at this field, or undefined when the field is not a name. */
-  function validatorFor(v: Verdict, r: Reported, lengthInBytes: boolean): ((value: string) => string[]) | undefined {
+  function validatorFor(v: Verdict, r: Reported, lengthInBytes: boolean): ((value: string) => readonly string[]) | undefined {
     const f = r.field;
     if (f === 'metadata.name' || /nodeName$/.test(f)) return dnsSubdomain;
     if (f === 'metadata.generateName') return generateNamePrefix;

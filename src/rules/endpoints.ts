@@ -16,7 +16,7 @@ const PROTOCOLS = ['TCP', 'UDP', 'SCTP'];
 /** Exactly the apiserver's text, so a 1.33+ kubectl that already got it shows it once. */
 export const ENDPOINTS_DEPRECATION = 'v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice';
 
-const names = (rule: RuleId, path: FieldPath, value: string, details: string[]): Finding[] =>
+const names = (rule: RuleId, path: FieldPath, value: string, details: readonly string[]): Finding[] =>
   details.map((d) => invalid({ rule, path }, value, d, shortNameHint(d)));
 
 export function validateEndpoints(ep: Endpoints, ctx: RuleContext): Finding[] {

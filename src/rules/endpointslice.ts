@@ -28,7 +28,7 @@ export const CONTROLLER_WRITERS: Readonly<Record<string, readonly string[]>> = {
   'endpointslicemirroring-controller.k8s.io': ['system:serviceaccount:kube-system:endpointslicemirroring-controller', 'system:kube-controller-manager'],
 };
 
-const names = (rule: RuleId, path: FieldPath, value: string, details: string[]): Finding[] =>
+const names = (rule: RuleId, path: FieldPath, value: string, details: readonly string[]): Finding[] =>
   details.map((d) => invalid({ rule, path }, value, d, shortNameHint(d)));
 
 /** What the target apiserver itself validates. */

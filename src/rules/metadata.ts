@@ -13,7 +13,7 @@ const GENERATED_SUFFIX = 'bcdfg'; // stands for the random suffix; every charact
 
 const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
 
-const invalidEach = (rule: 'object-name' | 'object-metadata', path: FieldPath, value: string, details: string[]): Finding[] =>
+const invalidEach = (rule: 'object-name' | 'object-metadata', path: FieldPath, value: string, details: readonly string[]): Finding[] =>
   details.map((d) => invalid({ rule, path }, value, d, shortNameHint(d)));
 
 /** The name the apiserver will validate: the given one, or one generated from generateName. */
@@ -40,37 +40,39 @@ export function checkName(meta: ObjectMeta, path: FieldPath): Finding[] {
 export function checkMetadata(meta: ObjectMeta, version: KubeVersion, path: FieldPath): Finding[] {
   const rule = 'object-metadata';
   const findings: Finding[] = [];
+  // Runs on every review: a field path is built only for a finding.
+  const report = (field: string, value: string, details: readonly string[]) => {
+    if (details.length > 0) findings.push(...invalidEach(rule, [...path, field], value, details));
+  };
   // The namespace may be left out: the apiserver takes it from the request URL.
-  if (meta.namespace) findings.push(...invalidEach(rule, [...path, 'namespace'], meta.namespace, dnsLabel(meta.namespace)));
+  if (meta.namespace) report('namespace', meta.namespace, dnsLabel(meta.namespace));
   if (meta.generation !== undefined && meta.generation < 0) {
     findings.push(invalid({ rule, path: [...path, 'generation'] }, meta.generation, 'must be greater than or equal to 0'));
   }
-  const labelsPath = [...path, 'labels'];
   for (const [key, value] of Object.entries(meta.labels ?? {})) {
-    findings.push(...invalidEach(rule, labelsPath, key, qualifiedName(key, version.lengthInBytes)));
-    findings.push(...invalidEach(rule, labelsPath, value, labelValue(value, version.lengthInBytes)));
+    report('labels', key, qualifiedName(key, version.lengthInBytes));
+    report('labels', value, labelValue(value, version.lengthInBytes));
   }
-  const annotationsPath = [...path, 'annotations'];
   let annotationBytes = 0;
   for (const [key, value] of Object.entries(meta.annotations ?? {})) {
-    findings.push(...invalidEach(rule, annotationsPath, key, qualifiedName(key.toLowerCase(), version.lengthInBytes)));
+    report('annotations', key, qualifiedName(key.toLowerCase(), version.lengthInBytes));
     annotationBytes += byteLength(key) + byteLength(value);
   }
   if (annotationBytes > TOTAL_ANNOTATION_SIZE_LIMIT) {
     const detail = version.newTooLongText
       ? `may not be more than ${TOTAL_ANNOTATION_SIZE_LIMIT} bytes`
       : `must have at most ${TOTAL_ANNOTATION_SIZE_LIMIT} bytes`;
-    findings.push(tooLong({ rule, path: annotationsPath }, detail));
+    findings.push(tooLong({ rule, path: [...path, 'annotations'] }, detail));
   }
-  findings.push(...checkFinalizers(meta.finalizers ?? [], version, [...path, 'finalizers']));
-  findings.push(...checkOwnerReferences(meta, [...path, 'ownerReferences']));
+  if (meta.finalizers) findings.push(...checkFinalizers(meta.finalizers, version, [...path, 'finalizers']));
+  if (meta.ownerReferences) findings.push(...checkOwnerReferences(meta, [...path, 'ownerReferences']));
   return findings;
 }
 
 function checkFinalizers(finalizers: string[], version: KubeVersion, path: FieldPath): Finding[] {
   const rule = 'object-metadata';
   const findings = finalizers.flatMap((name, i) => {
-    const details = qualifiedName(name, version.lengthInBytes);
+    const details = [...qualifiedName(name, version.lengthInBytes)];
     if (details.length === 0 && !name.includes('/') && !STANDARD_FINALIZERS.has(name)) {
       details.push('name is neither a standard finalizer name nor is it fully qualified');
     }

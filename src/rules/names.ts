@@ -92,12 +92,15 @@ function passed(): { has(value: string): boolean; add(value: string): void } {
   };
 }
 const PASSED_MAX = 4096;
+/** The answer for a value already passed: one shared list, so a check of a valid value allocates nothing. */
+const NO_ERRORS: readonly string[] = Object.freeze([]);
 const validSubdomains = passed();
 const validLabelValues = passed();
+const validQualifiedNames = passed();
 
 /** IsDNS1123Subdomain (object names, node names). */
-export function dnsSubdomain(value: string): string[] {
-  if (validSubdomains.has(value)) return [];
+export function dnsSubdomain(value: string): readonly string[] {
+  if (validSubdomains.has(value)) return NO_ERRORS;
   const errs = subdomain(value, 'characters');
   if (errs.length === 0) validSubdomains.add(value);
   return errs;
@@ -116,7 +119,14 @@ export function dns1035Label(value: string): string[] {
  * IsQualifiedName: label keys, annotation keys (after lower-casing, by the caller), finalizers,
  * appProtocol. `lengthInBytes` selects the 1.35+ wording ("bytes", "a valid label key").
  */
-export function qualifiedName(value: string, lengthInBytes: boolean): string[] {
+export function qualifiedName(value: string, lengthInBytes: boolean): readonly string[] {
+  if (validQualifiedNames.has(value)) return NO_ERRORS;
+  const errs = qualifiedNameErrors(value, lengthInBytes);
+  if (errs.length === 0) validQualifiedNames.add(value);
+  return errs;
+}
+
+function qualifiedNameErrors(value: string, lengthInBytes: boolean): string[] {
   const parts = value.split('/');
   if (parts.length > 2) return [lengthInBytes ? TOO_MANY_SLASHES_MSG_NEW : TOO_MANY_SLASHES_MSG_OLD];
   const errs: string[] = [];
@@ -134,8 +144,8 @@ export function qualifiedName(value: string, lengthInBytes: boolean): string[] {
 }
 
 /** IsValidLabelValue (label values, hints.forZones[].name). The empty string is valid. */
-export function labelValue(value: string, lengthInBytes: boolean): string[] {
-  if (validLabelValues.has(value)) return [];
+export function labelValue(value: string, lengthInBytes: boolean): readonly string[] {
+  if (validLabelValues.has(value)) return NO_ERRORS;
   const errs: string[] = [];
   const matched = LABEL_VALUE_RE.test(value);
   if (lengthIf(matched, value) > LABEL_VALUE_MAX_LENGTH) errs.push(maxLenError(LABEL_VALUE_MAX_LENGTH, byteUnit(lengthInBytes)));
@@ -156,7 +166,7 @@ export function fqdnProblems(value: string): { value: string; details: string[] 
   if (value === '') return [{ value: '', details: ['Required'] }];
   const name = value.endsWith('.') ? value.slice(0, -1) : value;
   const asSubdomain = dnsSubdomain(name);
-  if (asSubdomain.length > 0) return [{ value: name, details: asSubdomain }];
+  if (asSubdomain.length > 0) return [{ value: name, details: [...asSubdomain] }];
   const labels = name.split('.');
   if (labels.length < 2) return [{ value: name, details: [FQDN_SEGMENTS_MSG] }];
   for (const label of labels) {
@@ -170,7 +180,7 @@ export function fqdnProblems(value: string): { value: string; details: string[] 
  * metadata.generateName (spec 3.2): upstream masks a trailing "-" by replacing the last two
  * bytes with "a" (dropping the character before the dash too), then checks a DNS subdomain.
  */
-export function generateNamePrefix(value: string): string[] {
+export function generateNamePrefix(value: string): readonly string[] {
   const bytes = Buffer.from(value, 'utf8');
   if (bytes.length > 1 && value.endsWith('-')) {
     const masked = Buffer.concat([bytes.subarray(0, bytes.length - 2), Buffer.from('a')]);

@@ -10,7 +10,7 @@ import type { RuleId } from './rules/catalogue.ts';
 import { isHandledKind } from './rules/objects.ts';
 import { type KubeVersion, parseKubeVersion, kubeVersion, MAX_MINOR } from './rules/version.ts';
 import type { ClusterView } from './cluster/view.ts';
-import { type DepthBudget, TooDeep, deeperThan, isContainer, nestingProblem, tooDeepMessage } from './depth.ts';
+import { type DepthBudget, TooDeep, nestingProblem, nestsPast, tooDeepMessage } from './depth.ts';
 
 export const ADMISSION_VERSIONS = ['admission.k8s.io/v1', 'admission.k8s.io/v1beta1'] as const;
 
@@ -170,7 +170,7 @@ function review(input: unknown, config: Config, cluster: ClusterView | undefined
   try {
     const outcome = reviewed(apiVersion, req, config, cluster, (request, log) => answer(request, log, depth));
     for (const object of [req.object, req.oldObject]) {
-      if (isContainer(object) && !depth.decoded.has(object) && deeperThan(object, depth.max - OBJECT_LEVEL + 1)) {
+      if (!depth.decoded.has(object) && nestsPast(object, OBJECT_LEVEL, depth.max)) {
         return badRequestOutcome(input, config, tooDeepMessage(depth.max));
       }
     }

@@ -15,8 +15,12 @@ export const tooDeepMessage = (max: number): string =>
 
 /** Why `value` nests arrays and objects deeper than `max`, or undefined. */
 export function nestingProblem(value: unknown, max: number): string | undefined {
-  return isContainer(value) && deeperThan(value, max) ? tooDeepMessage(max) : undefined;
+  return nestsPast(value, 1, max) ? tooDeepMessage(max) : undefined;
 }
+
+/** Whether `value`, sitting `level` deep in the body (the body itself is 1), takes the body deeper than `max`. */
+export const nestsPast = (value: unknown, level: number, max: number): boolean =>
+  isContainer(value) && deeperThan(value, max - level + 1);
 
 export const isContainer = (value: unknown): value is object => typeof value === 'object' && value !== null;
 

@@ -5,7 +5,7 @@
 // A hand-written walk rather than a schema library: this runs on every admission request, and a
 // 1000-endpoint slice is checked field by field in a fraction of the time a generic validator takes.
 // The envelope around it (AdmissionReview) and all settings still go through zod.
-import { type DepthBudget, TooDeep, deeperThan, isContainer, ownValue } from '../depth.ts';
+import { type DepthBudget, TooDeep, deeperThan, isContainer, nestsPast, ownValue } from '../depth.ts';
 import { type Finding, badRequest } from './finding.ts';
 import { type FieldPath, type Segment, formatPath } from './path.ts';
 import type { KubeVersion } from './version.ts';
@@ -131,9 +131,9 @@ class Reader {
    * TooDeep past it. The value sits at the current path, plus `key` when given.
    */
   opaque(value: unknown, key?: string): void {
-    if (this.depth === undefined || !isContainer(value)) return;
+    if (this.depth === undefined) return;
     const level = this.depth.level + this.path.length + (key === undefined ? 0 : 1);
-    if (deeperThan(value, this.depth.max - level + 1)) throw new TooDeep(this.depth.max);
+    if (nestsPast(value, level, this.depth.max)) throw new TooDeep(this.depth.max);
   }
 
   private here(key?: string): FieldPath {
@@ -416,17 +416,17 @@ function readEndpoints(r: Reader, raw: Json, apiVersion: string): Endpoints {
 export function decodeObject(raw: unknown, version: KubeVersion, requestApiVersion?: string, depth?: DepthBudget): Decoded {
   const r = new Reader(version, depth);
   const top = r.object(raw, kindOf(raw) === 'Endpoints' ? FIELDS.endpoints : FIELDS.slice);
-  if (!top) {
-    depth?.decoded.add(raw);
-    return { findings: r.typeErrors };
-  }
-  const apiVersion = r.string(top['apiVersion'], 'apiVersion');
-  r.string(top['kind'], 'kind');
-  const object = top.kind === 'Endpoints'
-    ? readEndpoints(r, top, apiVersion ?? 'v1')
-    : readSlice(r, top, apiVersion ?? DISCOVERY_V1, requestApiVersion ?? apiVersion ?? DISCOVERY_V1);
+  const object = top && readTop(r, top, requestApiVersion);
   depth?.decoded.add(raw);
   // A value of the wrong type fails the whole decode in the apiserver: no object to validate.
-  if (r.typeErrors.length > 0) return { findings: r.typeErrors };
+  if (!object || r.typeErrors.length > 0) return { findings: r.typeErrors };
   return { object, findings: r.unknown };
+}
+
+function readTop(r: Reader, top: Json, requestApiVersion: string | undefined): KubeObject {
+  const apiVersion = r.string(top['apiVersion'], 'apiVersion');
+  r.string(top['kind'], 'kind');
+  return top.kind === 'Endpoints'
+    ? readEndpoints(r, top, apiVersion ?? 'v1')
+    : readSlice(r, top, apiVersion ?? DISCOVERY_V1, requestApiVersion ?? apiVersion ?? DISCOVERY_V1);
 }

@@ -3,7 +3,8 @@
 // the settings in the environment, the failure policy that goes with each mode, and the Pod's
 // hardening.
 import assert from 'node:assert/strict';
-import { chmod, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { chmod, cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { envName, loadConfig } from '../src/config-load.ts';
@@ -317,5 +318,32 @@ describe('the cert-manager overlay', () => {
       .map((d) => ({ ...d, metadata: { ...d.metadata, annotations: undefined } }));
     const complain = manifestsOf('complain').map((d) => ({ ...d, metadata: { ...d.metadata, annotations: undefined } }));
     assert.deepEqual(JSON.parse(JSON.stringify(withoutCertManager)), JSON.parse(JSON.stringify(complain)));
+  });
+});
+
+describe('the README\'s overlays render with kubectl kustomize', () => {
+  test('the client-certificate overlay gives the Pods the CA from a generated ConfigMap and moves the probes to the metrics port', async (t) => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const overlay = /```yaml\n# kustomization\.yaml\n([^]*?)```/.exec(readme)?.[1];
+    assert.ok(overlay, 'the README shows the client-certificate overlay');
+    // As an admin would keep it: a directory two levels below deploy/, beside a copy of deploy/.
+    const root = await tempDir(t);
+    await cp('deploy', join(root, 'deploy'), { recursive: true });
+    const dir = join(root, 'deploy', 'clusters', 'mtls');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'kustomization.yaml'), overlay);
+    await writeFile(join(dir, 'client-ca.crt'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+
+    const docs = kustomizeBuild(dir);
+    assert.deepEqual(docs.flatMap(schemaProblems), []);
+    const configMap = one(docs, 'ConfigMap');
+    assert.match(configMap.metadata.name, /^endpoint-guard-client-ca-[a-z0-9]{10}$/, 'kustomize names a generated ConfigMap by its content');
+    const volumes = deploymentOf(docs).spec.template.spec.volumes as { name: string; configMap?: { name: string } }[];
+    assert.equal(volumes.find((v) => v.name === 'client-ca')?.configMap?.name, configMap.metadata.name, 'the volume names the generated ConfigMap');
+    const container = containerOf(docs);
+    assert.equal(container.env.find((e) => e.name === 'ENDPOINT_GUARD_CLIENT_CA')?.value, '/etc/endpoint-guard/client-ca/client-ca.crt');
+    assert.ok(container.volumeMounts.some((m) => m.name === 'client-ca' && m.mountPath === '/etc/endpoint-guard/client-ca'));
+    assert.equal(container.readinessProbe.httpGet.port, 'metrics');
+    assert.equal(webhookOf(docs, 'ValidatingWebhookConfiguration').failurePolicy, 'Fail', 'it builds on the enforce overlay');
   });
 });

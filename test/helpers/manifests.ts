@@ -10,14 +10,30 @@ import * as core from 'kubernetes-models/v1';
 import * as policy from 'kubernetes-models/policy/v1';
 import * as rbac from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import * as certManager from '@kubernetes-models/cert-manager/cert-manager.io/v1';
-import { kustomize } from './kustomize.ts';
+import { execFileSync } from 'node:child_process';
+import { parseAllDocuments } from 'yaml';
 
 export type Manifest = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
 
-/** What `kubectl apply -k DIR` would send, resolved by test/helpers/kustomize.ts. */
+/**
+ * What `kubectl apply -k DIR` would send: `kubectl kustomize DIR`, the kustomize built into the
+ * kubectl admins run, read as kubectl reads YAML (1.1: `0440` is octal).
+ */
 export function kustomizeBuild(dir: string): Manifest[] {
-  return kustomize(dir).map((object) => {
-    const { apiVersion, kind, metadata } = object;
+  let rendered: string;
+  try {
+    rendered = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const { code, stderr } = err as NodeJS.ErrnoException & { stderr?: string };
+    throw new Error(code === 'ENOENT'
+      ? 'kubectl is not installed: the deploy/ tests render it with `kubectl kustomize`, as admins do; install kubectl (1.27 or later)'
+      : `kubectl kustomize ${dir} failed: ${String(stderr ?? '').trim() || String(err)}`);
+  }
+  return parseAllDocuments(rendered, { version: '1.1' }).map((doc, i) => {
+    if (doc.errors.length > 0) throw new Error(`kubectl kustomize ${dir}: document ${i + 1}: ${doc.errors[0]?.message}`);
+    const object: unknown = doc.toJS();
+    if (typeof object !== 'object' || object === null || Array.isArray(object)) throw new Error(`${dir}: document ${i + 1} is not an object`);
+    const { apiVersion, kind, metadata } = object as Record<string, unknown>;
     if (typeof apiVersion !== 'string' || typeof kind !== 'string' || typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
       throw new Error(`${dir}: an object without apiVersion, kind or metadata`);
     }

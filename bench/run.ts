@@ -1,11 +1,12 @@
 // npm run bench: endpoint-guard over HTTPS against a bare Node.js server, then review handling in
-// process. Every run is bounded in time and count.
-// Usage: npm run bench -- [--only http|review] [--seconds S] [--rounds R] [--connections C]
-//                         [--workers N] [--review-seconds S] [--json FILE]
+// process, then the report command over a generated log. Every run is bounded in time and count.
+// Usage: npm run bench -- [--only http|review|report] [--seconds S] [--rounds R] [--connections C]
+//                         [--workers N] [--review-seconds S] [--report-lines N] [--json FILE]
 //                         [--payload 1|100|1000|endpoints] [--profile DIR]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type HttpResult, PAYLOADS, printHttp, runHttp } from './http.ts';
+import { type ReportResult, printReport, runReportBench } from './report.ts';
 import { type ReviewRow, printReview, runReview } from './review.ts';
 
 const { values } = parseArgs({
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '20' },
     workers: { type: 'string', default: '1' },
     'review-seconds': { type: 'string', default: '2' },
+    'report-lines': { type: 'string', default: '1000000' },
     json: { type: 'string' },
     profile: { type: 'string' },
     payload: { type: 'string' },
@@ -30,8 +32,11 @@ const options = {
   payload: values.payload,
 };
 const reviewSeconds = Number(values['review-seconds']);
+const reportLines = Number(values['report-lines']);
 const { only } = values;
-if (only !== undefined && only !== 'http' && only !== 'review') throw new Error('--only is http or review');
+const PARTS = ['http', 'review', 'report'];
+if (only !== undefined && !PARTS.includes(only)) throw new Error(`--only is one of ${PARTS.join(', ')}`);
+const runs = (part: string) => only === undefined || only === part;
 if (!(options.seconds > 0 && options.seconds <= 60 && options.rounds >= 1 && options.rounds <= 10)) {
   throw new Error('--seconds is 0-60 and --rounds 1-10');
 }
@@ -39,6 +44,7 @@ if (!(options.connections >= 1 && options.connections <= 200 && Number.isInteger
   throw new Error('--connections is 1-200 and --workers 1-16');
 }
 if (!(reviewSeconds > 0 && reviewSeconds <= 60)) throw new Error('--review-seconds is 0-60');
+if (!(Number.isInteger(reportLines) && reportLines >= 1000 && reportLines <= 10_000_000)) throw new Error('--report-lines is 1000-10000000');
 if (options.payload !== undefined && !PAYLOADS.some((p) => p.key === options.payload)) {
   throw new Error(`--payload is one of ${PAYLOADS.map((p) => p.key).join(', ')}`);
 }
@@ -46,15 +52,20 @@ if (options.payload !== undefined && !PAYLOADS.some((p) => p.key === options.pay
 console.log(`endpoint-guard benchmark, Node ${process.version}`);
 let http: HttpResult | undefined;
 let review: ReviewRow[] | undefined;
-if (only !== 'review') {
+let report: ReportResult | undefined;
+if (runs('http')) {
   http = await runHttp(options);
   printHttp(http, options);
 }
-if (only !== 'http') {
+if (runs('review')) {
   review = runReview(reviewSeconds);
   printReview(review, reviewSeconds);
 }
+if (runs('report')) {
+  report = await runReportBench(reportLines);
+  printReport(report);
+}
 if (values.json) {
-  const figures = { node: process.version, http: http && { ...options, ...http }, review: review && { seconds: reviewSeconds, rows: review } };
+  const figures = { node: process.version, http: http && { ...options, ...http }, review: review && { seconds: reviewSeconds, rows: review }, report };
   writeFileSync(values.json, `${JSON.stringify(figures, null, 2)}\n`);
 }

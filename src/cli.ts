@@ -13,6 +13,7 @@ import { type Logger, createLogger } from './log.ts';
 import { certsCommand } from './server/certs-command.ts';
 import { auditCommand } from './cluster/audit-command.ts';
 import { manifestsCommand } from './cluster/manifests-command.ts';
+import { reportCommand } from './report/command.ts';
 import { type Serving, startServing } from './server/serve.ts';
 import { startWorkers } from './server/workers.ts';
 
@@ -81,7 +82,7 @@ const convert: Command = {
   run: runConvert,
 };
 
-const commands: Readonly<Record<string, Command>> = { serve, certs: certsCommand, lint, convert, audit: auditCommand, manifests: manifestsCommand };
+const commands: Readonly<Record<string, Command>> = { serve, certs: certsCommand, lint, convert, audit: auditCommand, manifests: manifestsCommand, report: reportCommand };
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
@@ -221,6 +222,7 @@ if (import.meta.main) {
     stderr: (text) => process.stderr.write(`${text}\n`),
     stdin: { [Symbol.asyncIterator]: () => process.stdin[Symbol.asyncIterator]() }, // opened only when read
     stdoutIsTTY: process.stdout.isTTY,
+    stderrIsTTY: process.stderr.isTTY,
   };
   // `endpoint-guard lint ... | head` closes the pipe early: that is not an error worth a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -15,6 +15,8 @@ export interface Io {
   readonly stdin?: AsyncIterable<Uint8Array | string> | undefined;
   /** Whether stdout is a terminal (colour only for a person at one). */
   readonly stdoutIsTTY?: boolean | undefined;
+  /** Whether stderr is a terminal (progress lines only for a person watching). */
+  readonly stderrIsTTY?: boolean | undefined;
 }
 
 type Values = Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;

@@ -145,14 +145,16 @@ async function readLogs(sources: readonly LogSource[], tally: Tally, io: Io): Pr
 }
 
 function resultLine(out: string, s: TrialSummary | undefined, c: LineCounts | undefined, audit: AuditJson | undefined): string {
+  const count = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
   const parts: string[] = [];
   if (s !== undefined && c !== undefined) {
-    const writes = s.verdicts['would-deny'] + s.verdicts.warned + s.verdicts.clean;
+    const v = s.verdicts;
+    const reviews = Object.values(v).reduce((sum, n) => sum + n, 0) - v.mutate;
     const skipped = c.unreadable + c.other + c.tooLong;
-    parts.push(`${c.reviews.toLocaleString('en-US')} reviews, ${writes.toLocaleString('en-US')} writes checked, ` +
-      `${s.verdicts['would-deny'].toLocaleString('en-US')} enforce would have denied, ${s.endpointsWrites.toLocaleString('en-US')} v1 Endpoints writes` +
-      (skipped > 0 ? `; skipped ${skipped.toLocaleString('en-US')} lines that are not review lines` : ''));
+    parts.push(`${count(reviews, 'review')}, ${count(v['would-deny'] + v.warned + v.clean, 'write')} checked, ` +
+      `${v['would-deny'].toLocaleString('en-US')} enforce would have denied, ${count(s.endpointsWrites, 'v1 Endpoints write')}` +
+      (skipped > 0 ? `; skipped ${count(skipped, 'line')} that ${skipped === 1 ? 'is not a review line' : 'are not review lines'}` : ''));
   }
-  if (audit !== undefined) parts.push(`${audit.summary.rejected.toLocaleString('en-US')} stored objects enforce would reject`);
+  if (audit !== undefined) parts.push(`${count(audit.summary.rejected, 'stored object')} enforce would reject`);
   return `endpoint-guard report: ${out === '-' ? 'wrote the report' : `wrote ${out}`}: ${parts.join('; ')}`;
 }

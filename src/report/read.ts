@@ -66,7 +66,7 @@ export interface LineCallbacks {
 }
 
 /** Calls back once per line (without its newline); returns how many lines were too long to read. */
-export async function forEachLine(chunks: AsyncIterable<Uint8Array | string>, on: LineCallbacks): Promise<number> {
+export async function forEachLine(chunks: AsyncIterable<Uint8Array | string>, on: LineCallbacks, maxLineBytes = MAX_LINE_BYTES): Promise<number> {
   let carry: Buffer[] = [];
   let carried = 0;
   let skipping = false;
@@ -85,7 +85,7 @@ export async function forEachLine(chunks: AsyncIterable<Uint8Array | string>, on
     if (start < buf.length && !skipping) {
       carry.push(Buffer.from(buf.subarray(start))); // a copy: the stream may reuse its buffer
       carried += buf.length - start;
-      if (carried > MAX_LINE_BYTES) {
+      if (carried > maxLineBytes) {
         tooLong += 1;
         skipping = true;
         carry = [];

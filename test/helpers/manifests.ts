@@ -10,6 +10,7 @@ import * as core from 'kubernetes-models/v1';
 import * as policy from 'kubernetes-models/policy/v1';
 import * as rbac from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import * as certManager from '@kubernetes-models/cert-manager/cert-manager.io/v1';
+import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { execFileSync } from 'node:child_process';
 import { parseAllDocuments } from 'yaml';
 
@@ -57,6 +58,8 @@ const MODELS: Readonly<Record<string, ModelClass>> = {
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': admissionregistration.MutatingWebhookConfiguration,
   'cert-manager.io/v1/Certificate': certManager.Certificate,
   'cert-manager.io/v1/Issuer': certManager.Issuer,
+  'monitoring.coreos.com/v1/PodMonitor': monitoring.PodMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': monitoring.PrometheusRule,
 };
 
 /** Problems with one object, as "Kind/name: path message" lines; empty when it is valid. */

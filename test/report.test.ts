@@ -218,6 +218,16 @@ describe('endpoint-guard report', { timeout: 60_000 }, () => {
     assert.match(await readFile(out, 'utf8'), /Enforce would reject 1 stored object of 2 checked\./);
   });
 
+  test('builds the sample trial in examples/, whose report the docs show', async (t) => {
+    const out = join(await tempDir(t), 'report.html');
+    const run = await runCli(['report', '--log', 'examples/trial-logs.txt', '--audit', 'examples/trial-audit.json', '--out', out]);
+    assert.equal(run.code, 0, run.stderr);
+    const page = await readFile(out, 'utf8');
+    for (const id of ['would-deny', 'writers', 'namespaces', 'endpoints-writes', 'stored-rejected']) assert.ok(Number(figureOf(page, id)) > 0, id);
+    assert.match(page, /<td class="who">system:serviceaccount:search:external-dns<\/td>/);
+    assert.match(run.stdout, /skipped 2 lines that are not review lines/, 'a torn line and a line of Node\'s');
+  });
+
   describe('bad input', () => {
     test('a --log file that cannot be read exits 2 naming it, before writing anything', async (t) => {
       const dir = await tempDir(t);

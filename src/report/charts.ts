@@ -26,14 +26,14 @@ async function svgOf(spec: TopLevelSpec): Promise<string> {
 export interface Bar { readonly label: string; readonly count: number }
 
 /** Horizontal bars, largest first, labels on the left (cut with an ellipsis when too long). */
-export function barChart(bars: readonly Bar[], options: { readonly axisTitle: string; readonly color?: string; readonly width?: number }): Promise<string> {
+export function barChart(bars: readonly Bar[], options: { readonly axisTitle: string; readonly color?: string; readonly width?: number; readonly labelLimit?: number }): Promise<string> {
   return svgOf({
     width: options.width ?? 280,
     height: { step: 22 },
     data: { values: bars.map((b, order) => ({ label: b.label, count: b.count, order })) },
     mark: { type: 'bar', color: options.color ?? COLORS.deny, cornerRadiusEnd: 2 },
     encoding: {
-      y: { field: 'label', type: 'nominal', sort: { field: 'order', order: 'ascending' }, title: null, axis: { labelLimit: 190, ticks: false } },
+      y: { field: 'label', type: 'nominal', sort: { field: 'order', order: 'ascending' }, title: null, axis: { labelLimit: options.labelLimit ?? 260, ticks: false } },
       x: { field: 'count', type: 'quantitative', title: options.axisTitle, axis: { tickMinStep: 1, format: 'd' } },
     },
   });

@@ -23,7 +23,7 @@ export const reportCommand = {
   usage: 'endpoint-guard report --log FILE... [--audit FILE] [--since T] [--until T] [--out FILE] [--title TEXT]',
   help: [
     '  --log FILE                review lines as `kubectl logs` prints them (- for standard input); repeatable:',
-    '                            kubectl logs -n endpoint-guard -l app.kubernetes.io/name=endpoint-guard --since=336h --prefix',
+    '                            kubectl logs -n endpoint-guard -l app.kubernetes.io/name=endpoint-guard --since=336h --prefix --tail=-1',
     '  --audit FILE              what `endpoint-guard audit --format json` printed: adds the stored objects enforce would reject',
     '  --since T, --until T      only reviews from T (inclusive) until T (exclusive): an RFC 3339 time',
     '                            (2025-06-01T00:00:00Z, or a date: 2025-06-01) or a time before now (90m, 24h, 7d, 2w)',

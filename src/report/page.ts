@@ -66,13 +66,6 @@ const bucketText = (ms: number): string => {
   return n === 1 ? unit : `${num(n)} ${unit}s`;
 };
 
-const SERVICE_ACCOUNT = /^system:serviceaccount:([^:]+):(.+)$/;
-/** Service account names are long and alike at the start; charts show the part that differs. */
-const shortUser = (user: string): string => {
-  const sa = SERVICE_ACCOUNT.exec(user);
-  return sa ? `${sa[1]}/${sa[2]} (service account)` : user;
-};
-
 /** A count from a table: exact, or the range it lies in when the table tracked more keys than it could. */
 const countText = (row: CountRow): string => (row.error === 0 ? num(row.count) : `${num(row.count - row.error)}–${num(row.count)}`);
 
@@ -128,7 +121,7 @@ function verdictSection(input: ReportInput): Html {
     return html`<section class="verdict empty"><p class="answer">No reviews in this window.</p>
 <p>The ${plural(input.lineCounts?.lines ?? 0, 'line')} read hold no endpoint-guard review ${s.window.since !== undefined || s.window.until !== undefined ? 'between --since and --until' : ''}.
 Check the window and that the lines come from the endpoint-guard Pods:
-<code>kubectl logs -n endpoint-guard -l app.kubernetes.io/name=endpoint-guard --since=336h --prefix</code>.</p></section>`;
+<code>kubectl logs -n endpoint-guard -l app.kubernetes.io/name=endpoint-guard --since=336h --prefix --tail=-1</code>.</p></section>`;
   }
   if (deny === 0) {
     return html`<section class="verdict ok"><p class="answer">Enforce would have denied none of the ${plural(writes, 'write')} checked.</p>
@@ -144,7 +137,7 @@ ${s.verdicts.warned > 0 ? ` ${plural(s.verdicts.warned, 'write')} had warnings o
   return html`<section class="verdict deny">
 <p class="answer">Enforce would have denied <strong>${num(deny)}</strong> of ${plural(writes, 'write')} (${percent(deny, writes)}),
 by ${plural(s.distinct.writers.count, 'writer')}${s.distinct.writers.atLeast ? '+' : ''} in ${plural(s.distinct.namespaces.count, 'namespace')}${s.distinct.namespaces.atLeast ? '+' : ''},
-for ${rules.length === 1 ? html`the rule <code>${rules[0]}</code>` : `${num(rules.length)} rules`}.</p>
+for ${rules.length === 1 ? html`the rule <code>${rules[0]}</code>` : html`${num(rules.length)} rules${rules.length <= 3 ? html` (${rules.map((r, i) => html`${i > 0 ? ', ' : ''}<code>${r}</code>`)})` : ''}`}.</p>
 <p>Of these, ${byMode.join('; ')}.${s.wouldDenyKeptByLabel > 0
     ? ` ${num(s.wouldDenyKeptByLabel)} of them ${s.wouldDenyKeptByLabel === 1 ? 'was' : 'were'} in namespaces labelled ${NAMESPACE_MODE_LABEL}=complain or off, which a switch of the global mode does not change.`
     : ''}
@@ -172,8 +165,8 @@ function figuresSection(input: ReportInput): Html {
   return html`<section class="figures">${cards}</section>`;
 }
 
-const tableBars = (t: Table, label: (key: string) => string = (k) => k): Bar[] => {
-  const shown = t.rows.slice(0, CHART_BARS).map((r) => ({ label: label(r.key), count: r.count }));
+const tableBars = (t: Table): Bar[] => {
+  const shown = t.rows.slice(0, CHART_BARS).map((r) => ({ label: r.key, count: r.count }));
   const rest = t.total - shown.reduce((sum, b) => sum + b.count, 0);
   return rest > 0 && t.rows.length > CHART_BARS ? [...shown, { label: `${num(t.rows.length - CHART_BARS)}${t.exact ? '' : '+'} others`, count: rest }] : shown;
 };
@@ -194,15 +187,16 @@ async function chartsSection(s: TrialSummary): Promise<Html> {
     timeChart(s.buckets.map((b) => ({ start: b.start, count: b.wouldDeny })), { bucketMs: s.bucketWidth, axisTitle: `writes per ${per}` }),
     barChart(tableBars(s.byRule), { axisTitle: 'writes' }),
     barChart(tableBars(s.byNamespace), { axisTitle: 'writes' }),
-    barChart(tableBars(s.byWriter, shortUser), { axisTitle: 'writes' }),
+    barChart(tableBars(s.byWriter), { axisTitle: 'writes', width: 560, labelLimit: 420 }),
   ]);
   return html`<section><h2>When, what, where and who</h2>
 ${chart(`Writes enforce would have denied, per ${per}`, overTime)}
 <div class="grid">
 ${chart('By rule', rules, 'A write that breaks two rules counts under each.')}
 ${chart('By namespace', namespaces)}
+</div>
 ${chart('By writer', writers)}
-</div></section>`;
+</section>`;
 }
 
 function moreRow(t: Table, shown: readonly TableRow[], columns: number, what: string): Html | '' {
@@ -288,13 +282,14 @@ async function auditSection(file: string, audit: AuditJson): Promise<Html> {
     errorsOf.set(key, [...(errorsOf.get(key) ?? []), `${f.rule}: ${f.message}`]);
   }
   const rejected = audit.rejected.slice(0, AUDIT_OBJECTS);
-  const byNamespace = namespaces.length > 0 ? await barChart(namespaces.slice(0, CHART_BARS).map(([ns, t]) => ({ label: ns, count: t.rejected })), { axisTitle: 'objects' }) : '';
+  const rejectedIn = namespaces.filter(([, t]) => t.rejected > 0);
+  const byNamespace = rejectedIn.length > 0 ? await barChart(rejectedIn.slice(0, CHART_BARS).map(([ns, t]) => ({ label: ns, count: t.rejected })), { axisTitle: 'objects' }) : '';
   return html`<section><h2>Stored objects enforce would reject</h2>
 <p>From <code>${file}</code> (<code>endpoint-guard audit --format json</code>): ${plural(summary.endpoints, 'Endpoints', 'Endpoints')} and
 ${plural(summary.endpointSlices, 'EndpointSlice')} in ${scope}, checked with the Kubernetes ${audit.settings.kubernetesVersion} rules.
 Enforce would reject <strong data-figure="audit-rejected">${num(summary.rejected)}</strong> of the ${plural(stored, 'object')} the next time someone writes them
 ${summary.sparedByNamespaceLabel > 0 ? `(and ${plural(summary.sparedByNamespaceLabel, 'object')} with errors in namespaces labelled off or complain, where enforce does not reject)` : ''}.</p>
-${namespaces.length > 0 ? html`<div class="grid">${chart('Objects enforce would reject, by namespace', byNamespace)}
+${namespaces.length > 0 ? html`<div class="grid">${byNamespace === '' ? html`<div></div>` : chart('Objects enforce would reject, by namespace', byNamespace)}
 <table><thead><tr><th>rule</th><th class="n">errors</th><th>what it checks</th></tr></thead><tbody>
 ${rules.map(([rule, t]) => html`<tr><td><code>${rule}</code></td><td class="n">${num(t.errors)}</td><td>${ruleDoc(rule)}</td></tr>`)}
 </tbody></table></div>
@@ -379,7 +374,7 @@ h2 { font-size: 19px; margin: 0 0 10px; }
 .verdict .answer { font-size: 22px; margin: 0 0 6px; }
 .verdict.deny .answer strong { color: var(--deny); }
 .verdict p { margin: 6px 0 0; }
-.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; }
+.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(135px, 1fr)); gap: 12px; }
 .figure { background: white; border-radius: 8px; padding: 12px 14px; border: 1px solid var(--line); }
 .figure .value { font-size: 28px; font-weight: 600; }
 .figure.deny .value { color: var(--deny); }

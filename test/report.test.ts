@@ -8,6 +8,8 @@ import { describe, test, type TestContext } from 'node:test';
 import escapeHtml from 'escape-html';
 import { configSchema } from '../src/config.ts';
 import { catalogue } from '../src/rules/catalogue.ts';
+import { runReport } from '../src/report/command.ts';
+import { progressLine } from '../src/report/progress.ts';
 import { parseLine } from '../src/report/review-line.ts';
 import { type TrialSummary, createTally } from '../src/report/tally.ts';
 import { parseWhen } from '../src/report/when.ts';
@@ -277,6 +279,45 @@ describe('endpoint-guard report', { timeout: 60_000 }, () => {
       assert.equal(run.code, 2);
       assert.match(run.stderr, /cannot write --out \S+r\.html: no such file/);
     });
+  });
+});
+
+describe('progress on stderr', () => {
+  test('is drawn only for a person at a terminal, redrawn in place, at most five times a second', () => {
+    const lines: string[] = [];
+    let now = 1_000;
+    const bar = progressLine({ env: {}, stdout: () => {}, stderr: (text) => lines.push(text) }, () => now);
+    bar.update('a.log', 0, 400, 0);
+    now += 50;
+    bar.update('a.log', 100, 400, 10); // too soon: kept for later
+    now += 200;
+    bar.update('a.log', 200, 400, 20);
+    bar.update('a.log', 400, 400, 40);
+    bar.done();
+    assert.deepEqual(lines, [
+      'reading a.log [........................] 0% 0 lines',
+      '\u001b[1A\u001b[2Kreading a.log [############............] 50% 20 lines',
+      '\u001b[1A\u001b[2Kreading a.log [########################] 100% 40 lines',
+    ]);
+  });
+
+  test('counts lines alone when the size is not known (standard input)', () => {
+    const lines: string[] = [];
+    progressLine({ env: {}, stdout: () => {}, stderr: (text) => lines.push(text) }, () => 0).update('standard input', 10, undefined, 1234);
+    assert.deepEqual(lines, ['reading standard input: 1,234 lines']);
+  });
+
+  test('the command draws it when stderr is a terminal, and not otherwise', async (t) => {
+    const dir = await tempDir(t);
+    const log = join(dir, 'a.log');
+    await writeFile(log, `${writeLines({ object: cleanSlice(), user: 'bob', namespace: 'b' }).join('\n')}\n`);
+    for (const stderrIsTTY of [true, false]) {
+      let stderr = '';
+      const code = await runReport({ log: [log], out: join(dir, 'r.html') }, { env: {}, stdout: () => {}, stderr: (text) => (stderr += `${text}\n`), stderrIsTTY });
+      assert.equal(code, 0);
+      if (stderrIsTTY) assert.match(stderr, /^reading \S+a\.log \[#{24}\] 100% 2 lines$/m);
+      else assert.equal(stderr, '');
+    }
   });
 });
 

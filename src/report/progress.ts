@@ -14,7 +14,7 @@ const WIDTH = 24;
 
 export function progressLine(io: Io, now: () => number = Date.now): Progress {
   let drawn = false;
-  let lastDraw = 0;
+  let lastDraw = Number.NEGATIVE_INFINITY;
   let pending: string | undefined;
   const draw = (line: string) => {
     io.stderr(drawn ? `\u001b[1A\u001b[2K${line}` : line);

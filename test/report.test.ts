@@ -13,7 +13,9 @@ import { progressLine } from '../src/report/progress.ts';
 import { parseLine } from '../src/report/review-line.ts';
 import { type TrialSummary, createTally } from '../src/report/tally.ts';
 import { parseWhen } from '../src/report/when.ts';
+import { guardReview } from '../src/server/review-guard.ts';
 import { startFakeApiserver } from './helpers/fake-apiserver.ts';
+import { captureLog } from './helpers/log.ts';
 import { runCli } from './helpers/lint.ts';
 import { slice } from './helpers/objects.ts';
 import {
@@ -149,7 +151,7 @@ describe('endpoint-guard report', { timeout: 60_000 }, () => {
     const lines = writeLines({ object: controllerClaimingSlice(), user: 'alice', namespace: 'team-a' }, { time: '2025-06-01T10:00:00.000Z' });
     const { code, page } = await buildReport(t, lines, '--since', '2025-07-01', '--until', '2025-07-02T00:00:00Z');
     assert.equal(code, 0);
-    assert.match(page, /<p class="answer">No reviews in this window\.<\/p>/);
+    assert.match(page, /<p class="answer">No reviews in this window\.<\/p>\n<p>The 2 lines read hold no endpoint-guard review between --since and --until\./);
     assert.match(page, /2 reviews outside the window/);
     assert.equal(figureOf(page, 'would-deny'), '0');
     assert.doesNotMatch(page, /<svg/);
@@ -158,7 +160,7 @@ describe('endpoint-guard report', { timeout: 60_000 }, () => {
   test('says so for a log with no review line at all', async (t) => {
     const { code, page } = await buildReport(t, ['just some text', '{"msg":"listening"}']);
     assert.equal(code, 0);
-    assert.match(page, /No reviews in this window\./);
+    assert.match(page, /No reviews in this window\.<\/p>\n<p>The 2 lines read hold no endpoint-guard review\./);
   });
 
   test('says enforce would have denied nothing when no write had an error', async (t) => {
@@ -352,10 +354,11 @@ describe('what enforce would have denied', () => {
   });
 
   test('does not count dry runs, exempt writers, deletes, other kinds, bad requests or failed reviews as writes', () => {
-    const failed = JSON.stringify({
-      level: 30, time: new Date().toISOString(), pid: 1, path: '/validate', uid: 'u', mode: 'complain', decision: 'allowed', findings: {},
-      reason: 'review error', kind: 'EndpointSlice', operation: 'CREATE', status: 200, durationMs: 1, msg: 'review',
-    });
+    // A review that throws is answered by the guard serve puts around it, which logs why.
+    const throwing = guardReview('validate', () => {
+      throw new Error('a bug');
+    }, captureLog('silent').log, undefined);
+    const [failed = ''] = reviewLines(admissionReview(bad), { paths: ['/validate'], review: throwing });
     const s = summarise([
       ...writeLines({ ...bad, dryRun: true }),
       ...writeLines({ ...bad, user: 'system:serviceaccount:kube-system:endpointslice-controller' }),

@@ -119,7 +119,7 @@ function verdictSection(input: ReportInput): Html {
   const deny = s.verdicts['would-deny'];
   if (validateReviewsOf(s) === 0) {
     return html`<section class="verdict empty"><p class="answer">No reviews in this window.</p>
-<p>The ${plural(input.lineCounts?.lines ?? 0, 'line')} read hold no endpoint-guard review ${s.window.since !== undefined || s.window.until !== undefined ? 'between --since and --until' : ''}.
+<p>The ${plural(input.lineCounts?.lines ?? 0, 'line')} read hold no endpoint-guard review${s.window.since !== undefined || s.window.until !== undefined ? ' between --since and --until' : ''}.
 Check the window and that the lines come from the endpoint-guard Pods:
 <code>kubectl logs -n endpoint-guard -l app.kubernetes.io/name=endpoint-guard --since=336h --prefix --tail=-1</code>.</p></section>`;
   }

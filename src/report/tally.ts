@@ -3,6 +3,7 @@
 // TRACKED_KEYS keys (top.ts), distinct counts stop remembering at MAX_DISTINCT, and the time
 // series widens its buckets when it would pass MAX_TIME_BUCKETS.
 import type { Mode } from '../config.ts';
+import { REVIEW_FAILURES } from '../server/review-guard.ts';
 import type { LoggedReview } from './review-line.ts';
 import { type DistinctCounter, type TopCounter, type Tracked, distinctCounter, topCounter } from './top.ts';
 
@@ -17,8 +18,8 @@ export type Verdict =
   | 'dry-run' | 'not-checked' | 'exempt' | 'ignored' | 'bad-request' | 'mutate';
 
 const WRITE_OPERATIONS = new Set(['CREATE', 'UPDATE']);
-/** The reasons src/server/review-guard.ts logs for a review that threw or overran reviewBudgetMs. */
-const FAILED_REVIEW_REASONS = new Set(['review error', 'review over-budget']);
+/** The reasons review-guard.ts logs for a review that threw or overran reviewBudgetMs. */
+const FAILED_REVIEW_REASONS = new Set(REVIEW_FAILURES.map((failure) => `review ${failure}`));
 
 export function verdictOf(r: LoggedReview): Verdict {
   if (r.route === 'mutate') return 'mutate';

@@ -2,7 +2,7 @@
 // object, framed as src/server/app.ts frames it (path first, then status and durationMs), written
 // by the same infoLine(). For the report's tests.
 import { randomUUID } from 'node:crypto';
-import { type ReviewContext, reviewAdmission, reviewMutation } from '../../src/admission.ts';
+import { type ReviewContext, type ReviewOutcome, reviewAdmission, reviewMutation } from '../../src/admission.ts';
 import type { ClusterView } from '../../src/cluster/view.ts';
 import { type Config, type Mode, configSchema } from '../../src/config.ts';
 import { infoLine } from '../../src/log.ts';
@@ -63,6 +63,8 @@ export interface LineOptions {
   readonly time?: string;
   /** Both webhooks, as the apiserver calls them (default), or one. */
   readonly paths?: readonly ('/validate' | '/mutate')[];
+  /** The review function instead of the route's own (reviewAdmission, reviewMutation). */
+  readonly review?: (input: unknown, config: Config, context?: ReviewContext) => ReviewOutcome;
 }
 
 /** The lines serve writes for one request, one per webhook called. */
@@ -70,7 +72,7 @@ export function reviewLines(body: unknown, options: LineOptions = {}): string[] 
   const config = options.config ?? configSchema.parse({});
   const { log, raw } = captureLog();
   for (const path of options.paths ?? ['/mutate', '/validate']) {
-    const outcome = (path === '/mutate' ? reviewMutation : reviewAdmission)(body, config, options.context);
+    const outcome = (options.review ?? (path === '/mutate' ? reviewMutation : reviewAdmission))(body, config, options.context);
     infoLine(log, { path, ...outcome.log, status: outcome.httpStatus, durationMs: 0.4 }, 'review');
   }
   return raw.map((line) => (options.time === undefined ? line : line.replace(/"time":"[^"]*"/, `"time":"${options.time}"`)).trimEnd());

@@ -139,6 +139,29 @@ describe('endpoint-guard report', { timeout: 60_000 }, () => {
     assert.match(page, /Read 9 lines from <code>[^<]+<\/code>: 3 review lines; skipped 3 lines not JSON \(other programs, torn lines\), 2 JSON lines that are not review lines/);
   });
 
+  test('is the same page in every time zone: times are UTC, charts included', async (t) => {
+    const dir = await tempDir(t);
+    const log = join(dir, 'a.log');
+    const lines = ['2025-06-01T03:30:00Z', '2025-06-02T22:10:00Z'].flatMap((time) => writeLines({ object: controllerClaimingSlice(), user: 'alice', namespace: 'team-a' }, { time }));
+    await writeFile(log, `${lines.join('\n')}\n`);
+    const zone = process.env.TZ;
+    t.after(() => {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    });
+    const pages: string[] = [];
+    for (const tz of ['America/New_York', 'Asia/Kolkata', 'UTC']) {
+      process.env.TZ = tz;
+      const out = join(dir, `${tz.replace('/', '-')}.html`);
+      assert.equal(await runReport({ log: [log], out }, { env: {}, stdout: () => {}, stderr: () => {} }, Date.parse('2025-06-03T00:00:00Z')), 0);
+      // vega numbers its clip paths across the process: each page's are unique, not the same in the next one.
+      pages.push((await readFile(out, 'utf8')).replace(/clip\d+/g, 'clip'));
+    }
+    assert.equal(pages[0], pages[2]);
+    assert.equal(pages[1], pages[2]);
+    assert.match(pages[2] ?? '', /aria-label="2025-06-01 03:00 UTC: 1"/);
+  });
+
   test('reads lines written before /mutate existed, which have no path, as /validate', async (t) => {
     const [, validate = ''] = writeLines({ object: controllerClaimingSlice(), user: 'alice', namespace: 'team-a' });
     const old = validate.replace('"path":"/validate",', '');

@@ -46,12 +46,16 @@ export function timeChart(points: readonly TimePoint[], options: { readonly buck
   return svgOf({
     width: 1000,
     height: 180,
-    data: { values: points.map((p) => ({ start: p.start, end: p.start + options.bucketMs, count: p.count })) },
+    // The description (each bar's aria-label) is written here: vega would write the bar's end in the local time zone.
+    data: { values: points.map((p) => ({ start: p.start, end: p.start + options.bucketMs, count: p.count, description: `${utcMinute(p.start)} UTC: ${p.count}` })) },
     mark: { type: 'rect', color: options.color ?? COLORS.deny },
     encoding: {
       x: { field: 'start', type: 'temporal', scale: { type: 'utc' }, title: 'time (UTC)', axis: { labelFontSize: 11, format: options.bucketMs >= 86_400_000 ? '%b %d' : '%b %d %H:%M' } },
       x2: { field: 'end' },
       y: { field: 'count', type: 'quantitative', title: options.axisTitle, axis: { tickMinStep: 1, format: 'd' } },
+      description: { field: 'description' },
     },
   });
 }
+
+const utcMinute = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');

@@ -149,6 +149,8 @@ describe('endpoint-guard manifests', { timeout: 60_000 }, () => {
       [['--url', 'https://x/?q=1'], /without user, query or fragment/],
       [['--service', 'a/b', '--mode', 'off'], /--mode must be complain or enforce, not "off"/],
       [['--service', 'a/b', '--kubernetes-version', '1.23'], /config: kubernetesVersion \(from --kubernetes-version\): must be a Kubernetes version from 1\.24 to 1\.36/],
+      [['--as', 'crd'], /--as must be webhook or policies, not "crd"/],
+      [['--as', 'policies', '--service', 'a/b'], /--service is for the webhook registrations; admission policies run in the apiserver and need no address or certificate/],
     ];
     for (const [args, message] of cases) {
       const run = await runCli(['manifests', ...args]);

@@ -9,6 +9,7 @@ import { type Config, configSchema } from '../config.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io, commandArgs, kubectlYaml } from '../io.ts';
 import { type KubeVersion, formatKubeVersion, parseKubeVersion } from '../rules/version.ts';
 import { certificatePaths } from '../server/tls.ts';
+import { admissionPolicies } from '../policies/policies.ts';
 import { KubeError, loadKubeConfig } from './kube.ts';
 import {
   MANIFEST_MODES, MATCH_CONDITIONS_SINCE_MINOR, type ManifestMode, ROUTES, type Target,
@@ -16,24 +17,30 @@ import {
 } from './manifests.ts';
 
 type Values = Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
+type Json = Record<string, unknown>;
 
 const DEFAULT_CERT_DIR = configSchema.shape.certDir.parse(undefined);
 const APPLY_TIMEOUT_MS = 10_000;
+const AS = ['webhook', 'policies'] as const;
 
 export const manifestsCommand = {
-  summary: 'print (or --apply) the webhook registrations, with the caBundle from a certificate directory',
+  summary: 'print (or --apply) the webhook registrations, or with --as policies the admission policies',
   usage: 'endpoint-guard manifests (--service NAMESPACE/NAME | --url URL) [--mode complain|enforce] [--kubernetes-version V] ' +
-    '[--cert-dir DIR] [--config FILE] [--apply] [--kubeconfig FILE]',
+    '[--cert-dir DIR] [--config FILE] [--apply] [--kubeconfig FILE]\n' +
+    '       endpoint-guard manifests --as policies [--mode complain|enforce] [--kubernetes-version V] [--config FILE] [--apply] [--kubeconfig FILE]',
   help: [
+    '  --as W                    webhook (default: the two webhook registrations) or policies (ValidatingAdmissionPolicies',
+    '                            and bindings, and on 1.36 a MutatingAdmissionPolicy: no webhook needed, fewer rules)',
     '  --service NS/NAME         the webhook\'s Service in the cluster (port 443)',
     '  --url URL                 or an https:// URL the apiserver calls instead (a webhook outside the cluster): a base URL,',
     '                            or one ending in /validate or /mutate; the apiserver calls BASE/validate and BASE/mutate',
-    '  --mode M                  complain (default: the validating webhook fails open) or enforce (it fails closed);',
-    '                            the mutating webhook always fails open',
+    '  --mode M                  complain (default: the validating webhook fails open; policies only warn) or enforce',
+    '                            (it fails closed; error rules deny); the mutating webhook always fails open',
     '  --kubernetes-version V    the cluster\'s release, 1.24 to 1.36 (default 1.36): below 1.28 the registrations leave out',
-    '                            matchConditions',
+    '                            matchConditions; policies need 1.28 or later',
     `  --cert-dir DIR            the caBundle is DIR/ca.crt, else DIR/tls.crt for a self-signed one (default ${DEFAULT_CERT_DIR})`,
-    '  --config FILE             the server\'s settings: exemptUsers',
+    '  --config FILE             the server\'s settings: exemptUsers, and for policies rules, softEndpointLimit, onRuleError,',
+    '                            fixManagedBy, managedByValue',
     '  --apply                   create or update them in the cluster instead of printing them',
     '  --kubeconfig FILE         the cluster for --apply (default: $KUBECONFIG, ~/.kube/config, or in-cluster)',
     'Notes for the person (what the apiserver calls, what is left out and why) go to stderr.',
@@ -43,6 +50,7 @@ export const manifestsCommand = {
     'unreachable cluster.',
   ].join('\n'),
   options: {
+    as: { type: 'string' },
     service: { type: 'string' },
     url: { type: 'string' },
     mode: { type: 'string' },
@@ -125,27 +133,41 @@ function settingsOf(str: (name: string) => string | undefined, io: Io): { config
 export async function runManifests(values: Values, io: Io): Promise<number> {
   const { usage, str } = commandArgs('manifests', values, io);
   const note = (text: string): void => io.stderr(`endpoint-guard manifests: ${text}`);
+  const as = str('as') ?? 'webhook';
+  if (!(AS as readonly string[]).includes(as)) return usage(`--as must be ${AS.join(' or ')}, not ${JSON.stringify(as)}`);
   const mode = str('mode') ?? 'complain';
   if (!(MANIFEST_MODES as readonly string[]).includes(mode)) return usage(`--mode must be ${MANIFEST_MODES.join(' or ')}, not ${JSON.stringify(mode)}`);
   const settings = settingsOf(str, io);
   if (typeof settings === 'string') return usage(settings);
   const { config, version } = settings;
 
-  const target = targetOf(str('service'), str('url'));
-  if (typeof target === 'string') return usage(target);
-  const certDir = str('cert-dir') ?? DEFAULT_CERT_DIR;
-  const ca = await readCaBundle(certDir, io);
-  if (!ca.ok) {
-    io.stderr(`endpoint-guard manifests: ${ca.message}`);
-    return EXIT_USAGE;
+  let objects: Json[];
+  if (as === 'policies') {
+    const webhookFlags = ['service', 'url', 'cert-dir'].filter((flag) => str(flag) !== undefined);
+    if (webhookFlags.length > 0) {
+      return usage(`--${webhookFlags[0]} is for the webhook registrations; admission policies run in the apiserver and need no address or certificate`);
+    }
+    const policies = admissionPolicies({ ...config, version, mode: mode as ManifestMode });
+    if (!policies.ok) return usage(policies.message);
+    for (const text of policies.notes) note(text);
+    objects = policies.objects;
+  } else {
+    const target = targetOf(str('service'), str('url'));
+    if (typeof target === 'string') return usage(target);
+    const certDir = str('cert-dir') ?? DEFAULT_CERT_DIR;
+    const ca = await readCaBundle(certDir, io);
+    if (!ca.ok) {
+      io.stderr(`endpoint-guard manifests: ${ca.message}`);
+      return EXIT_USAGE;
+    }
+    note(`the apiserver will call ${callee(target, '/validate')} (validating) and ${callee(target, '/mutate')} (mutating)`);
+    if (!appliesMatchConditions(version)) {
+      note(`Kubernetes ${formatKubeVersion(version)} does not apply matchConditions (1.${MATCH_CONDITIONS_SINCE_MINOR} and later do): ` +
+        "the registrations leave them out, so the apiserver also calls the webhook for the control plane's writers, " +
+        'and the server exempts them itself (exemptUsers)');
+    }
+    objects = webhookConfigurations(target, ca.pem, mode as ManifestMode, { version, exemptUsers: config.exemptUsers });
   }
-  note(`the apiserver will call ${callee(target, '/validate')} (validating) and ${callee(target, '/mutate')} (mutating)`);
-  if (!appliesMatchConditions(version)) {
-    note(`Kubernetes ${formatKubeVersion(version)} does not apply matchConditions (1.${MATCH_CONDITIONS_SINCE_MINOR} and later do): ` +
-      "the registrations leave them out, so the apiserver also calls the webhook for the control plane's writers, " +
-      'and the server exempts them itself (exemptUsers)');
-  }
-  const objects = webhookConfigurations(target, ca.pem, mode as ManifestMode, { version, exemptUsers: config.exemptUsers });
   if (values.apply !== true) {
     io.stdout(objects.map((o) => kubectlYaml(o).trimEnd()).join('\n---\n'));
     return EXIT_OK;

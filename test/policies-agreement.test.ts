@@ -18,7 +18,8 @@ import { type CorpusItem, corpus } from './helpers/policy-corpus.ts';
 
 const VERSIONS = [28, 29, 30, 31, 32, 33, 34, 35, 36];
 const MODES: readonly PolicyMode[] = ['complain', 'enforce'];
-const LABELS = [undefined, 'complain', 'enforce', 'off'];
+// No label, each mode, and a value that names no mode (the global mode applies, as in the webhook).
+const LABELS = [undefined, 'complain', 'enforce', 'off', 'strict'];
 const ITEMS = corpus(400, 150);
 
 const policiesFor = (minor: number, mode: PolicyMode): Json[] => {

@@ -10,6 +10,8 @@ import { describe, test } from 'node:test';
 import { envName, loadConfig } from '../src/config-load.ts';
 import { type Config, DEFAULT_EXEMPT_USERS, configSchema } from '../src/config.ts';
 import { AUDIT_RESOURCES } from '../src/cluster/audit.ts';
+import { admissionPolicies } from '../src/policies/policies.ts';
+import { kubeVersion } from '../src/rules/version.ts';
 import { DEFAULT_TIMEOUTS } from '../src/server/app.ts';
 import { WEBHOOK_CONFIGURATION_NAME, secretName } from '../src/server/certs-command.ts';
 import { keyFileProblem, servingNames } from '../src/server/tls.ts';
@@ -275,14 +277,19 @@ describe('RBAC', () => {
     for (const resource of Object.keys(AUDIT_RESOURCES)) assert.ok(grants(read).some((g) => g.includes(`/${resource} list `)), `audit lists ${resource}`);
   });
 
-  test('manifests --apply has a role of its own: get, create and update on the two registrations, by name where RBAC allows, bound to nobody', () => {
+  test('manifests --apply has a role of its own: get, create and update on what it writes, by name where RBAC allows, bound to nobody', () => {
     const apply = role('endpoint-guard-manifests-apply');
-    const kinds = ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'];
-    assert.deepEqual(grants(apply), kinds.flatMap((k) => [
-      `admissionregistration.k8s.io/${k} create *`,
-      `admissionregistration.k8s.io/${k} get ${WEBHOOK_CONFIGURATION_NAME}`,
-      `admissionregistration.k8s.io/${k} update ${WEBHOOK_CONFIGURATION_NAME}`,
-    ]).sort());
+    const policies = admissionPolicies({ ...configSchema.parse({}), version: kubeVersion(36), mode: 'complain' });
+    assert.ok(policies.ok);
+    const written = [
+      ...['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'].map((resource) => [resource, WEBHOOK_CONFIGURATION_NAME]),
+      ...policies.objects.map((o) => [`${String(o.kind).toLowerCase().replace(/y$/, 'ie')}s`, String((o.metadata as { name: string }).name)]),
+    ];
+    const resources = [...new Set(written.map(([resource]) => resource))];
+    assert.deepEqual(grants(apply), [
+      ...resources.map((resource) => `admissionregistration.k8s.io/${resource} create *`),
+      ...written.flatMap(([resource, name]) => ['get', 'update'].map((verb) => `admissionregistration.k8s.io/${resource} ${verb} ${name}`)),
+    ].sort());
     assert.deepEqual(bindings.filter((b) => b.roleRef.name === apply.metadata.name), [], 'an admin binds it to whoever runs --apply');
     assert.deepEqual(roles.map((r) => r.metadata.name).sort(), ['endpoint-guard-manifests-apply', 'endpoint-guard-read']);
   });

@@ -1,15 +1,16 @@
 // `endpoint-guard manifests`: the registrations it prints agree with deploy/ (the same exemptions,
-// rules and policies; only the caBundle added), pass the Kubernetes schemas, and --apply creates,
-// updates and leaves alone as it should against the fake apiserver.
+// rules and policies; only the caBundle added), pass the Kubernetes schemas of every release they
+// are made for, and --apply creates, updates and leaves alone as it should against the fake apiserver.
 import assert from 'node:assert/strict';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { cp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { generateCertificates, writeCertificates } from '../src/server/tls.ts';
 import { startFakeApiserver } from './helpers/fake-apiserver.ts';
 import { runCli } from './helpers/lint.ts';
-import { type Manifest, kustomizeBuild, schemaProblems } from './helpers/manifests.ts';
+import { type Manifest, kustomizeBuild, schemaProblems, schemaProblemsFor } from './helpers/manifests.ts';
 import { tempDir } from './helpers/temp.ts';
 
 type Hook = Record<string, unknown> & { failurePolicy: string; clientConfig: Record<string, unknown> & { caBundle?: string } };
@@ -35,7 +36,8 @@ describe('endpoint-guard manifests', { timeout: 60_000 }, () => {
       const { dir, ca } = await certDir(t);
       const run = await runCli(['manifests', '--service', 'endpoint-guard/endpoint-guard', '--mode', mode, '--cert-dir', dir]);
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(run.stderr, '');
+      assert.equal(run.stderr, 'endpoint-guard manifests: the apiserver will call https://endpoint-guard.endpoint-guard.svc:443/validate ' +
+        '(validating) and https://endpoint-guard.endpoint-guard.svc:443/mutate (mutating)\n');
       assert.match(run.stdout, /\n---\n/);
       const docs = parse(run.stdout);
       assert.deepEqual(docs.map((d) => d.kind), ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
@@ -54,15 +56,68 @@ describe('endpoint-guard manifests', { timeout: 60_000 }, () => {
     });
   }
 
-  test('--url: the apiserver calls URL/validate and URL/mutate', async (t) => {
+  test('--url takes a base URL or the URL of one route, and says what the apiserver will call', async (t) => {
     const { dir } = await certDir(t);
-    const run = await runCli(['manifests', '--url', 'https://webhook.example.com:8443/', '--cert-dir', dir]);
-    assert.equal(run.code, 0, run.stderr);
-    const docs = parse(run.stdout);
-    assert.equal(byKind(docs, 'ValidatingWebhookConfiguration').webhooks[0]?.clientConfig.url, 'https://webhook.example.com:8443/validate');
-    assert.equal(byKind(docs, 'MutatingWebhookConfiguration').webhooks[0]?.clientConfig.url, 'https://webhook.example.com:8443/mutate');
-    assert.equal(byKind(docs, 'MutatingWebhookConfiguration').webhooks[0]?.clientConfig.service, undefined);
-    assert.deepEqual(docs.flatMap(schemaProblems), []);
+    const cases: [string, string][] = [
+      ['https://webhook.example.com:8443', 'https://webhook.example.com:8443'],
+      ['https://webhook.example.com:8443/', 'https://webhook.example.com:8443'],
+      ['https://webhook.example.com:8443/validate', 'https://webhook.example.com:8443'],
+      ['https://webhook.example.com:8443/mutate/', 'https://webhook.example.com:8443'],
+      ['https://hooks.example.com/endpoint-guard/validate', 'https://hooks.example.com/endpoint-guard'],
+      ['https://hooks.example.com/validate-endpoints', 'https://hooks.example.com/validate-endpoints'],
+    ];
+    for (const [url, base] of cases) {
+      const run = await runCli(['manifests', '--url', url, '--cert-dir', dir]);
+      assert.equal(run.code, 0, run.stderr);
+      const docs = parse(run.stdout);
+      assert.equal(byKind(docs, 'ValidatingWebhookConfiguration').webhooks[0]?.clientConfig.url, `${base}/validate`, url);
+      assert.equal(byKind(docs, 'MutatingWebhookConfiguration').webhooks[0]?.clientConfig.url, `${base}/mutate`, url);
+      assert.equal(byKind(docs, 'MutatingWebhookConfiguration').webhooks[0]?.clientConfig.service, undefined);
+      assert.equal(run.stderr, `endpoint-guard manifests: the apiserver will call ${base}/validate (validating) and ${base}/mutate (mutating)\n`);
+      assert.deepEqual(docs.flatMap(schemaProblems), []);
+    }
+  });
+
+  test('below Kubernetes 1.28 the registrations leave out matchConditions, say so, and pass that release\'s schema', async (t) => {
+    const { dir } = await certDir(t);
+    for (let minor = 24; minor <= 36; minor++) {
+      const run = await runCli(['manifests', '--service', 'endpoint-guard/endpoint-guard', '--kubernetes-version', `1.${minor}`, '--cert-dir', dir]);
+      assert.equal(run.code, 0, run.stderr);
+      const docs = parse(run.stdout);
+      const hooks = docs.flatMap((d) => d.webhooks);
+      assert.equal(hooks.length, 2);
+      assert.ok(hooks.every((h) => (h.matchConditions !== undefined) === (minor >= 28)), `1.${minor}`);
+      assert.deepEqual(docs.flatMap((d) => schemaProblemsFor(d, minor)), [], `1.${minor}`);
+      assert.equal(/does not apply matchConditions/.test(run.stderr), minor < 28, run.stderr);
+    }
+    const old = await runCli(['manifests', '--service', 'endpoint-guard/endpoint-guard', '--kubernetes-version', '1.27', '--cert-dir', dir]);
+    assert.match(old.stderr, /endpoint-guard manifests: Kubernetes 1\.27 does not apply matchConditions \(1\.28 and later do\): the registrations leave them out, so the apiserver also calls the webhook for the control plane's writers, and the server exempts them itself \(exemptUsers\)/);
+
+    // What they leave out is what an older apiserver refuses: the 1.36 registrations fail its schema.
+    const current = parse((await runCli(['manifests', '--service', 'endpoint-guard/endpoint-guard', '--cert-dir', dir])).stdout);
+    assert.deepEqual(current.flatMap((d) => schemaProblemsFor(d, 24)).map((p) => p.replace(/^\S+ /, '')), [
+      '/webhooks/0 must NOT have additional properties "matchConditions"',
+      '/webhooks/0 must NOT have additional properties "matchConditions"',
+    ]);
+  });
+
+  test('deploy/components/before-1.28 with an overlay gives the registrations manifests makes for 1.27, as the README shows', async (t) => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const overlay = /```yaml\n# kustomization\.yaml, for Kubernetes 1\.24 to 1\.27[^\n]*\n([^]*?)```/.exec(readme)?.[1];
+    assert.ok(overlay, 'the README shows the overlay for clusters before 1.28');
+    const root = await tempDir(t);
+    await cp('deploy', join(root, 'deploy'), { recursive: true });
+    const overlayDir = join(root, 'deploy', 'clusters', 'before-1.28');
+    await mkdir(overlayDir, { recursive: true });
+    await writeFile(join(overlayDir, 'kustomization.yaml'), overlay);
+    const deployed = kustomizeBuild(overlayDir) as Registration[];
+    assert.deepEqual(deployed.flatMap((d) => (d.kind.endsWith('WebhookConfiguration') ? schemaProblemsFor(d, 24) : schemaProblems(d))), []);
+
+    const { dir } = await certDir(t);
+    const run = await runCli(['manifests', '--service', 'endpoint-guard/endpoint-guard', '--kubernetes-version', '1.27', '--cert-dir', dir]);
+    for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+      assert.deepEqual(JSON.parse(JSON.stringify(withoutCaBundle(byKind(parse(run.stdout), kind)))), byKind(deployed, kind), kind);
+    }
   });
 
   test('without ca.crt, tls.crt is the caBundle, with a note on stderr; without either, exit 2 and what to do', async (t) => {
@@ -93,6 +148,9 @@ describe('endpoint-guard manifests', { timeout: 60_000 }, () => {
       [['--url', 'http://x/'], /the apiserver only calls https:\/\/ URLs/],
       [['--url', 'https://x/?q=1'], /without user, query or fragment/],
       [['--service', 'a/b', '--mode', 'off'], /--mode must be complain or enforce, not "off"/],
+      [['--service', 'a/b', '--kubernetes-version', '1.23'], /config: kubernetesVersion \(from --kubernetes-version\): must be a Kubernetes version from 1\.24 to 1\.36/],
+      [['--as', 'crd'], /--as must be webhook or policies, not "crd"/],
+      [['--as', 'policies', '--service', 'a/b'], /--service is for the webhook registrations; admission policies run in the apiserver and need no address or certificate/],
     ];
     for (const [args, message] of cases) {
       const run = await runCli(['manifests', ...args]);
@@ -148,8 +206,8 @@ describe('endpoint-guard manifests', { timeout: 60_000 }, () => {
       'Operation cannot be fulfilled on validatingwebhookconfigurations.admissionregistration.k8s.io "endpoint-guard": the object has been modified; please apply your changes to the latest version and try again');
     const conflict = await apply('enforce');
     assert.equal(conflict.code, 1);
-    assert.equal(conflict.stderr, 'endpoint-guard manifests: validatingwebhookconfiguration/endpoint-guard changed while we updated it ' +
-      '(409 Conflict: someone else wrote it between our read and our write); nothing was overwritten: run the command again\n');
+    assert.equal(conflict.stderr.split('\n').at(-2), 'endpoint-guard manifests: validatingwebhookconfiguration/endpoint-guard changed while we updated it ' +
+      '(409 Conflict: someone else wrote it between our read and our write); nothing was overwritten: run the command again');
 
     api.failNext('GET', '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/', 403, 'Forbidden', 'mutatingwebhookconfigurations.admissionregistration.k8s.io "endpoint-guard" is forbidden');
     const forbidden = await apply('enforce');

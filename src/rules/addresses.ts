@@ -89,6 +89,9 @@ export function checkEndpointsIP(value: string, version: KubeVersion, path: Fiel
   return { findings: legacyIP(value, ip, version, path), special: specialIP(value, ip, path) };
 }
 
+/** The words of a special-address finding, shared with the admission policies; the address comes rendered. */
+export const specialAddressWords = (quoted: string, what: string): string => `${quoted} is a ${what} address; endpoints should be unicast`;
+
 /** Policy on one IP the apiserver lets through: its text form, and whether it is unicast at all. */
 export function addressPolicy(value: string, pathOf: () => FieldPath, out: Finding[]): void {
   const ip = parseIP(value);
@@ -102,7 +105,7 @@ export function addressPolicy(value: string, pathOf: () => FieldPath, out: Findi
     out.push(policy({ rule: 'ip-format', path }, `${JSON.stringify(value)} ${why}; write "${ip.canonical}"`, value));
   }
   if (special) {
-    out.push(policy({ rule: 'special-address', path }, `${JSON.stringify(value)} is a ${special} address; endpoints should be unicast`, value));
+    out.push(policy({ rule: 'special-address', path }, specialAddressWords(JSON.stringify(value), special), value));
   }
 }
 

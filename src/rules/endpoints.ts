@@ -16,6 +16,10 @@ const PROTOCOLS = ['TCP', 'UDP', 'SCTP'];
 /** Exactly the apiserver's text, so a 1.33+ kubectl that already got it shows it once. */
 export const ENDPOINTS_DEPRECATION = 'v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice';
 
+/** The words of the endpoints-name finding, shared with the admission policies; the name comes rendered. */
+export const endpointsNameWords = (quoted: string): string =>
+  `${quoted} is not a valid Service name (DNS-1035 label), so no Service uses it`;
+
 const names = (rule: RuleId, path: FieldPath, value: string, details: readonly string[]): Finding[] =>
   details.map((d) => invalid({ rule, path }, value, d, shortNameHint(d)));
 
@@ -72,7 +76,7 @@ export function endpointsPolicy(ep: Endpoints, ctx: RuleContext): Finding[] {
   }
   const name = effectiveName(ep.metadata);
   if (name !== undefined && dns1035Label(name).length > 0 && dnsSubdomain(name).length === 0) {
-    findings.push(policy({ rule: 'endpoints-name', path: ['metadata', 'name'] }, `${JSON.stringify(name)} is not a valid Service name (DNS-1035 label), so no Service uses it`, name));
+    findings.push(policy({ rule: 'endpoints-name', path: ['metadata', 'name'] }, endpointsNameWords(JSON.stringify(name)), name));
   }
   ep.subsets.forEach((subset, i) => {
     const path = ['subsets', i];

@@ -28,6 +28,22 @@ export const CONTROLLER_WRITERS: Readonly<Record<string, readonly string[]>> = {
   'endpointslicemirroring-controller.k8s.io': ['system:serviceaccount:kube-system:endpointslicemirroring-controller', 'system:kube-controller-manager'],
 };
 
+/**
+ * The words of the policy findings on slices. The admission policies (src/policies) say the same
+ * in CEL, so each is written once; a value is passed in already rendered.
+ */
+export const sliceWords = {
+  managedByMissing: `no ${LABEL_MANAGED_BY} label; add one naming your tool`,
+  managedByController: "controller's managed-by value: it will fight over this slice; use your own",
+  serviceNameMissing: `no ${LABEL_SERVICE_NAME} label, so no Service uses this slice; add one`,
+  namePrefix: (service: string) => `name does not start with its Service name "${service}"; use "${service}-..."`,
+  fqdn: 'FQDN slices are deprecated and kube-proxy ignores them; use IPv4 or IPv6',
+  softLimit: (count: string, limit: number) => `${count} endpoints, over the soft limit of ${limit}; split the slice`,
+  noPortNumber: 'no port number: the port is unusable for Services; set 1-65535',
+  portOutOfRange: (port: string) => `port ${port} is outside 1-65535`,
+  zone: (quoted: string) => `${quoted} is not a valid zone label value, so topology routing ignores it`,
+} as const;
+
 const names = (rule: RuleId, path: FieldPath, value: string, details: readonly string[]): Finding[] =>
   details.map((d) => invalid({ rule, path }, value, d, shortNameHint(d)));
 
@@ -173,39 +189,38 @@ export function slicePolicy(slice: EndpointSlice, ctx: RuleContext): Finding[] {
   const findings: Finding[] = [];
   const managedBy = labels[LABEL_MANAGED_BY];
   if (managedBy === undefined) {
-    findings.push(policy({ rule: 'managed-by-missing', path: labelsPath }, `no ${LABEL_MANAGED_BY} label; add one naming your tool`));
+    findings.push(policy({ rule: 'managed-by-missing', path: labelsPath }, sliceWords.managedByMissing));
   } else {
     const writers = CONTROLLER_WRITERS[managedBy];
     if (writers && !(ctx.username && writers.includes(ctx.username))) {
-      findings.push(policy({ rule: 'managed-by-controller', path: labelsPath },
-        "controller's managed-by value: it will fight over this slice; use your own", managedBy));
+      findings.push(policy({ rule: 'managed-by-controller', path: labelsPath }, sliceWords.managedByController, managedBy));
     }
   }
   const serviceName = labels[LABEL_SERVICE_NAME];
   if (serviceName === undefined) {
-    findings.push(policy({ rule: 'service-name-missing', path: labelsPath }, `no ${LABEL_SERVICE_NAME} label, so no Service uses this slice; add one`));
+    findings.push(policy({ rule: 'service-name-missing', path: labelsPath }, sliceWords.serviceNameMissing));
   } else {
     const name = slice.metadata.generateName ?? effectiveName(slice.metadata) ?? '';
     if (!name.startsWith(serviceName)) {
       const namePath = ['metadata', slice.metadata.name ? 'name' : 'generateName'];
-      findings.push(policy({ rule: 'slice-name-prefix', path: namePath }, `name does not start with its Service name "${serviceName}"; use "${serviceName}-..."`, name));
+      findings.push(policy({ rule: 'slice-name-prefix', path: namePath }, sliceWords.namePrefix(serviceName), name));
     }
   }
   if (slice.addressType === 'FQDN') {
-    findings.push(policy({ rule: 'fqdn-address-type', path: ['addressType'] }, 'FQDN slices are deprecated and kube-proxy ignores them; use IPv4 or IPv6'));
+    findings.push(policy({ rule: 'fqdn-address-type', path: ['addressType'] }, sliceWords.fqdn));
   }
   if (ctx.requestApiVersion === DISCOVERY_V1BETA1 && !v1beta1Refused(slice, ctx)) {
     findings.push(policy({ rule: 'api-version-deprecated', path: ['apiVersion'] }, 'discovery.k8s.io/v1beta1 is gone since Kubernetes 1.25; use discovery.k8s.io/v1'));
   }
   const count = slice.endpoints.length;
   if (count > ctx.softEndpointLimit && count <= MAX_ENDPOINTS) {
-    findings.push(policy({ rule: 'endpoint-soft-limit', path: ['endpoints'] }, `${count} endpoints, over the soft limit of ${ctx.softEndpointLimit}; split the slice`, count));
+    findings.push(policy({ rule: 'endpoint-soft-limit', path: ['endpoints'] }, sliceWords.softLimit(String(count), ctx.softEndpointLimit), count));
   }
   if (count <= MAX_ENDPOINTS) findings.push(...endpointPolicy(slice));
   (slice.ports ?? []).forEach((p, i) => {
     const at = { rule: 'port-number', path: ['ports', i, 'port'] } as const;
-    if (p.port === undefined) findings.push(policy(at, 'no port number: the port is unusable for Services; set 1-65535'));
-    else if (p.port < 1 || p.port > 65535) findings.push(policy(at, `port ${p.port} is outside 1-65535`, p.port));
+    if (p.port === undefined) findings.push(policy(at, sliceWords.noPortNumber));
+    else if (p.port < 1 || p.port > 65535) findings.push(policy(at, sliceWords.portOutOfRange(String(p.port)), p.port));
   });
   return findings;
 }
@@ -255,7 +270,7 @@ function endpointPolicy(slice: EndpointSlice): Finding[] {
       if (isIP) addressPolicy(a, () => ['endpoints', i, 'addresses', j], findings);
     }
     if (ep.zone !== undefined && labelValue(ep.zone, true).length > 0) {
-      findings.push(policy({ rule: 'zone', path: ['endpoints', i, 'zone'] }, `${JSON.stringify(ep.zone)} is not a valid zone label value, so topology routing ignores it`, ep.zone));
+      findings.push(policy({ rule: 'zone', path: ['endpoints', i, 'zone'] }, sliceWords.zone(JSON.stringify(ep.zone)), ep.zone));
     }
   }
   return findings;

@@ -4,15 +4,16 @@
 
 const DNS1123_LABEL_MAX_LENGTH = 63;
 const DNS1123_SUBDOMAIN_MAX_LENGTH = 253;
-const DNS1035_LABEL_MAX_LENGTH = 63;
+export const DNS1035_LABEL_MAX_LENGTH = 63;
 const QUALIFIED_NAME_MAX_LENGTH = 63;
-const LABEL_VALUE_MAX_LENGTH = 63;
+export const LABEL_VALUE_MAX_LENGTH = 63;
 
 const DNS1123_LABEL_FMT = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
 const DNS1123_SUBDOMAIN_FMT = `${DNS1123_LABEL_FMT}(\\.${DNS1123_LABEL_FMT})*`;
-const DNS1035_LABEL_FMT = '[a-z]([-a-z0-9]*[a-z0-9])?';
+/** Exported for the admission policies, which check the same patterns in CEL. */
+export const DNS1035_LABEL_FMT = '[a-z]([-a-z0-9]*[a-z0-9])?';
 const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
-const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
+export const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
 
 const anchored = (fmt: string) => new RegExp(`^${fmt}$`);
 const DNS1123_LABEL_RE = anchored(DNS1123_LABEL_FMT);

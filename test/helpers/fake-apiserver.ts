@@ -26,6 +26,10 @@ export const RESOURCES = {
   endpointslices: { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', namespaced: true },
   validatingwebhookconfigurations: { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingWebhookConfiguration', namespaced: false },
   mutatingwebhookconfigurations: { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'MutatingWebhookConfiguration', namespaced: false },
+  validatingadmissionpolicies: { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingAdmissionPolicy', namespaced: false },
+  validatingadmissionpolicybindings: { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingAdmissionPolicyBinding', namespaced: false },
+  mutatingadmissionpolicies: { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'MutatingAdmissionPolicy', namespaced: false },
+  mutatingadmissionpolicybindings: { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'MutatingAdmissionPolicyBinding', namespaced: false },
 } as const;
 export type Resource = keyof typeof RESOURCES;
 
@@ -139,6 +143,18 @@ function defaultWebhooks(object: KubeObject, resource: Resource): void {
   }
 }
 
+/** Fields the apiserver fills in an admission policy or binding when they are absent, as for the webhooks above. */
+function defaultPolicies(object: KubeObject, resource: Resource): void {
+  if (!['validatingadmissionpolicies', 'validatingadmissionpolicybindings', 'mutatingadmissionpolicies', 'mutatingadmissionpolicybindings'].includes(resource)) return;
+  const spec = record(object.spec);
+  const match = record(resource.endsWith('bindings') ? spec.matchResources : spec.matchConstraints);
+  if (Object.keys(match).length === 0) return;
+  match.matchPolicy ??= 'Equivalent';
+  match.namespaceSelector ??= {};
+  match.objectSelector ??= {};
+  if (!resource.endsWith('bindings')) spec.failurePolicy ??= 'Fail';
+}
+
 /** Parses an apiserver path into the resource, namespace and name it names; undefined for any other path. */
 function route(path: string): { resource: Resource; namespace?: string; name?: string } | undefined {
   const parts = path.split('/').filter((p) => p !== '');
@@ -216,6 +232,7 @@ export async function startFakeApiserver(t: TestContext, options: FakeApiserverO
     else object.metadata.namespace ??= 'default';
     if (str(object.metadata.name) === '') throw new Error(`fake apiserver: a ${kind} needs metadata.name`);
     defaultWebhooks(object, resource);
+    defaultPolicies(object, resource);
     return object;
   };
 

@@ -12,6 +12,8 @@ import * as rbac from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import * as certManager from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import AjvDraft04 from 'ajv-draft-04';
 import { parseAllDocuments } from 'yaml';
 
 export type Manifest = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
@@ -56,6 +58,10 @@ const MODELS: Readonly<Record<string, ModelClass>> = {
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac.ClusterRoleBinding,
   'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': admissionregistration.ValidatingWebhookConfiguration,
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': admissionregistration.MutatingWebhookConfiguration,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': admissionregistration.ValidatingAdmissionPolicy,
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': admissionregistration.ValidatingAdmissionPolicyBinding,
+  'admissionregistration.k8s.io/v1/MutatingAdmissionPolicy': admissionregistration.MutatingAdmissionPolicy,
+  'admissionregistration.k8s.io/v1/MutatingAdmissionPolicyBinding': admissionregistration.MutatingAdmissionPolicyBinding,
   'cert-manager.io/v1/Certificate': certManager.Certificate,
   'cert-manager.io/v1/Issuer': certManager.Issuer,
   'monitoring.coreos.com/v1/PodMonitor': monitoring.PodMonitor,
@@ -105,4 +111,59 @@ function unknownFields(value: unknown, type: string, path: string): string[] {
     const childType = known.get(key);
     return childType === undefined ? [`${childPath}: unknown field "${key}" in ${type}`] : unknownFields(child, childType, childPath);
   });
+}
+
+// The admissionregistration schemas of older releases, from the Kubernetes OpenAPI documents kept
+// under test/schemas (each file names the commit it comes from). kubernetes-models and client-node
+// describe the newest release only.
+type Schemas = { components: { schemas: Record<string, Record<string, unknown>> } };
+const readSchemas = (file: string): Schemas =>
+  JSON.parse(readFileSync(new URL(`../schemas/${file}`, import.meta.url), 'utf8')) as Schemas;
+
+/** A copy in which every object schema with properties refuses others: kubectl's strict field validation. */
+function strict(doc: Schemas, drop: (name: string, property: string) => boolean = () => false): Schemas {
+  const copy = structuredClone(doc);
+  for (const [name, schema] of Object.entries(copy.components.schemas)) {
+    const properties = schema.properties as Record<string, unknown> | undefined;
+    if (properties === undefined) continue;
+    for (const property of Object.keys(properties)) if (drop(name, property)) delete properties[property];
+    schema.additionalProperties ??= false;
+  }
+  return copy;
+}
+
+const V1 = readSchemas('admissionregistration-v1.json');
+const V1BETA1 = readSchemas('admissionregistration-v1beta1.json');
+const ajv = new AjvDraft04.default({ allErrors: true, strict: false, validateFormats: false });
+ajv.addSchema(strict(V1), 'v1');
+// Before 1.27 a webhook has no matchConditions; 1.27 has them behind an alpha gate, off by default,
+// and drops them. The rest of what the registrations use dates from admissionregistration v1 (1.16).
+ajv.addSchema(strict(V1, (name, property) => /\.(Mutating|Validating)Webhook$/.test(name) && property === 'matchConditions'), 'v1-before-1.28');
+ajv.addSchema(strict(V1BETA1), 'v1beta1');
+
+/** Which schema document describes a kind in a release, or undefined when that release does not serve it. */
+function documentFor(minor: number, apiVersion: string, kind: string): string | undefined {
+  const webhook = kind.endsWith('WebhookConfiguration');
+  const validatingPolicy = kind.startsWith('ValidatingAdmissionPolicy');
+  if (apiVersion === 'admissionregistration.k8s.io/v1' && webhook) return minor >= 28 ? 'v1' : 'v1-before-1.28';
+  if (apiVersion === 'admissionregistration.k8s.io/v1' && validatingPolicy && minor >= 30) return 'v1';
+  if (apiVersion === 'admissionregistration.k8s.io/v1beta1' && validatingPolicy && minor >= 28) return 'v1beta1';
+  return undefined;
+}
+
+/**
+ * Problems with one admissionregistration object for Kubernetes 1.`minor`, as "Kind/name: ..."
+ * lines. 1.36 uses kubernetes-models and client-node (schemaProblems); older releases the OpenAPI
+ * schemas above, strictly (an unknown field is a problem).
+ */
+export function schemaProblemsFor(manifest: Manifest, minor: number): string[] {
+  if (minor >= 36) return schemaProblems(manifest);
+  const id = `${manifest.kind}/${manifest.metadata?.name ?? '?'}`;
+  const document = documentFor(minor, manifest.apiVersion, manifest.kind);
+  if (document === undefined) return [`${id}: Kubernetes 1.${minor} does not serve ${manifest.apiVersion} ${manifest.kind}`];
+  const version = manifest.apiVersion.split('/')[1] ?? '';
+  const validate = ajv.getSchema(`${document}#/components/schemas/io.k8s.api.admissionregistration.${version}.${manifest.kind}`);
+  if (validate === undefined) return [`${id}: no schema for ${manifest.kind} in ${document}`];
+  if (validate(manifest)) return [];
+  return (validate.errors ?? []).map((e) => `${id}: ${e.instancePath || '/'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` "${String(e.params.additionalProperty)}"` : ''}`);
 }

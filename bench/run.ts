@@ -1,11 +1,12 @@
-// npm run bench: endpoint-guard over HTTPS against a bare Node.js server, then review handling in
-// process. Every run is bounded in time and count.
-// Usage: npm run bench -- [--only http|review] [--seconds S] [--rounds R] [--connections C]
+// npm run bench: endpoint-guard over HTTPS against a bare Node.js server, review handling in
+// process, then lint over large manifest sets. Every run is bounded in time and count.
+// Usage: npm run bench -- [--only http|review|lint] [--seconds S] [--rounds R] [--connections C]
 //                         [--workers N] [--review-seconds S] [--json FILE]
 //                         [--payload 1|100|1000|endpoints] [--profile DIR]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type HttpResult, PAYLOADS, printHttp, runHttp } from './http.ts';
+import { LINT_DEFAULTS, type LintRow, printLint, runLintBench } from './lint.ts';
 import { type ReviewRow, printReview, runReview } from './review.ts';
 
 const { values } = parseArgs({
@@ -31,7 +32,9 @@ const options = {
 };
 const reviewSeconds = Number(values['review-seconds']);
 const { only } = values;
-if (only !== undefined && only !== 'http' && only !== 'review') throw new Error('--only is http or review');
+const PARTS = ['http', 'review', 'lint'];
+if (only !== undefined && !PARTS.includes(only)) throw new Error(`--only is one of ${PARTS.join(', ')}`);
+const runs = (part: string) => only === undefined || only === part;
 if (!(options.seconds > 0 && options.seconds <= 60 && options.rounds >= 1 && options.rounds <= 10)) {
   throw new Error('--seconds is 0-60 and --rounds 1-10');
 }
@@ -46,15 +49,22 @@ if (options.payload !== undefined && !PAYLOADS.some((p) => p.key === options.pay
 console.log(`endpoint-guard benchmark, Node ${process.version}`);
 let http: HttpResult | undefined;
 let review: ReviewRow[] | undefined;
-if (only !== 'review') {
+let lint: LintRow[] | undefined;
+if (runs('http')) {
   http = await runHttp(options);
   printHttp(http, options);
 }
-if (only !== 'http') {
+if (runs('review')) {
   review = runReview(reviewSeconds);
   printReview(review, reviewSeconds);
 }
+if (runs('lint')) {
+  const lintOptions = { ...LINT_DEFAULTS, profileDir: options.profileDir };
+  lint = await runLintBench(lintOptions);
+  printLint(lint, lintOptions);
+}
 if (values.json) {
-  const figures = { node: process.version, http: http && { ...options, ...http }, review: review && { seconds: reviewSeconds, rows: review } };
+  const figures = { node: process.version, http: http && { ...options, ...http }, review: review && { seconds: reviewSeconds, rows: review },
+    lint: lint && { ...LINT_DEFAULTS, rows: lint } };
   writeFileSync(values.json, `${JSON.stringify(figures, null, 2)}\n`);
 }

@@ -7,7 +7,7 @@ import { type Finding, apiserverLine, errorBody } from '../rules/finding.ts';
 import { type RuleError, checkObject } from '../rules/index.ts';
 import { formatPath } from '../rules/path.ts';
 import type { KubeVersion } from '../rules/version.ts';
-import type { Position } from './locate.ts';
+import type { Position } from './source.ts';
 import type { InputError, Manifest, Skipped } from './read.ts';
 
 export const LINT_MODES = ['enforce', 'complain'] as const;

@@ -50,6 +50,19 @@ export interface Manifest {
   readonly object: unknown;
   readonly position: Position;
   readonly locate: (path: FieldPath) => Position;
+  /** How kubectl reads the file: as JSON (its keys as written) or as YAML (converted to JSON, keys sorted). */
+  readonly syntax: Syntax;
+  /** For an item of a List document, that document (the outermost list): kubectl maps and reports items apart. */
+  readonly list?: ListDocument | undefined;
+}
+
+export type Syntax = 'json' | 'yaml';
+
+export interface ListDocument {
+  readonly kind: string;
+  readonly apiVersion: string | null;
+  readonly name: string | null;
+  readonly namespace: string | null;
 }
 
 /** A document or list item that is not an object lint checks. */
@@ -267,10 +280,10 @@ export function parseManifests(source: Source): ParsedFile {
   const { file, text } = source;
   const at = positionsIn(text);
   let found = nothingFound();
-  const visit = (doc: SourceDocument) => {
+  const visit = (doc: SourceDocument, syntax: Syntax) => {
     if (doc.value === null || doc.value === undefined) return; // `---` with nothing after it: kubectl skips it too
     found.documents++;
-    collect(doc.value, [], { file, doc, at }, found.manifests, found.skipped, undefined);
+    collect(doc.value, [], { file, doc, at, syntax }, found.manifests, found.skipped, undefined);
   };
   const read = readDocuments(text, visit, () => (found = nothingFound()));
   if (!read.ok) return { manifests: [], skipped: [], error: { file, ...(read.offset === undefined ? {} : at(read.offset)), message: read.message } };
@@ -286,10 +299,11 @@ const nothingFound = (): Found => ({ manifests: [], skipped: [], documents: 0 })
  * JSON.parse for JSON, js-yaml's events for plain YAML, else the yaml package, which also words
  * every error. When plain YAML turns out to need the yaml package, `restart` is called first.
  */
-function readDocuments(text: string, visit: (doc: SourceDocument) => void, restart: () => void): { ok: true } | Extract<YamlRead, { ok: false }> {
+function readDocuments(text: string, visit: (doc: SourceDocument, syntax: Syntax) => void, restart: () => void): { ok: true } | Extract<YamlRead, { ok: false }> {
   const json = readJson(text);
   if (json !== undefined) {
-    visit(json);
+    // kubectl takes a text for JSON when it starts with "{"; a JSON array it reads as YAML.
+    visit(json, Array.isArray(json.value) ? 'yaml' : 'json');
     return { ok: true };
   }
   let full: YamlRead | undefined; // read by the yaml package only if a position needs it
@@ -297,11 +311,12 @@ function readDocuments(text: string, visit: (doc: SourceDocument) => void, resta
     full ??= readYaml(text);
     return (full.ok ? full.documents[document - 1]?.offsetOf(path) : undefined) ?? 0;
   };
-  if (readPlainYaml(text, visit, fullOffset)) return { ok: true };
+  const visitYaml = (doc: SourceDocument) => visit(doc, 'yaml');
+  if (readPlainYaml(text, visitYaml, fullOffset)) return { ok: true };
   restart();
   full ??= readYaml(text);
   if (!full.ok) return full;
-  full.documents.forEach(visit);
+  full.documents.forEach(visitYaml);
   return { ok: true };
 }
 
@@ -309,12 +324,13 @@ const EMPTY = 'is empty: no YAML documents, only blanks or comments; add a manif
 
 interface Where {
   readonly file: string;
+  readonly syntax: Syntax;
   readonly doc: SourceDocument;
   readonly at: (offset: number) => Position;
 }
 
 /** Adds an object (or a list's items) at `base` in its document to manifests or skipped. */
-function collect(value: unknown, base: FieldPath, where: Where, manifests: Manifest[], skipped: Skipped[], listKind: string | undefined): void {
+function collect(value: unknown, base: FieldPath, where: Where, manifests: Manifest[], skipped: Skipped[], list?: { document: ListDocument; itemKind: string | undefined }): void {
   const locateIn = (p: FieldPath) => where.at(where.doc.offsetOf(base.length === 0 ? p : [...base, ...p]));
   const position = locateIn([]);
   if (!isRecord(value)) {
@@ -323,15 +339,17 @@ function collect(value: unknown, base: FieldPath, where: Where, manifests: Manif
   }
   const apiVersion = typeof value.apiVersion === 'string' ? value.apiVersion : undefined;
   // Items of an EndpointSliceList from the API carry no kind or apiVersion: they are the list's.
+  const listKind = list?.itemKind;
   const object = listKind !== undefined && value.kind === undefined ? { kind: listKind, ...value } : value;
   const kind = typeof object.kind === 'string' ? object.kind : undefined;
   if (kind !== undefined && Object.hasOwn(LIST_KINDS, kind)) {
     const items = Array.isArray(object.items) ? object.items : [];
     const itemKind = LIST_KINDS[kind];
+    const document = list?.document ?? { kind, apiVersion: apiVersion ?? null, ...nameOf(object) };
     items.forEach((item: unknown, i: number) => {
       const withVersion = itemKind !== undefined && isRecord(item) && item.apiVersion === undefined && apiVersion !== undefined
         ? { apiVersion, ...item } : item;
-      collect(withVersion, [...base, 'items', i], where, manifests, skipped, itemKind);
+      collect(withVersion, [...base, 'items', i], where, manifests, skipped, { document, itemKind });
     });
     return;
   }
@@ -339,7 +357,13 @@ function collect(value: unknown, base: FieldPath, where: Where, manifests: Manif
     skipped.push({ file: where.file, ...position, kind: kind ?? 'no kind', apiVersion, object });
     return;
   }
-  manifests.push({ file: where.file, document: where.doc.index, object, position, locate: locateIn });
+  manifests.push({ file: where.file, document: where.doc.index, object, position, locate: locateIn, syntax: where.syntax, list: list?.document });
+}
+
+/** metadata.name and metadata.namespace, as strings when they are. */
+function nameOf(object: Record<string, unknown>): { name: string | null; namespace: string | null } {
+  const meta = isRecord(object.metadata) ? object.metadata : {};
+  return { name: typeof meta.name === 'string' ? meta.name : null, namespace: typeof meta.namespace === 'string' ? meta.namespace : null };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,7 +1,8 @@
 // lint at scale: 2,000 EndpointSlices as the controller writes them (100 endpoints each) in 10
 // files, once as JSON (a List per file) and once as multi-document YAML, each linted by the real
-// `dist/cli.js lint` in a child process of its own. It reports wall time and the child's peak
-// resident memory (getrusage's maxRSS, written by the child itself as it exits).
+// `dist/cli.js lint` in a child process of its own. It reports wall time, the child's CPU time (the
+// steadier figure on a shared machine) and its peak resident memory (getrusage's, written by the
+// child itself as it exits).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,8 @@ export interface LintRow {
   readonly slices: number;
   readonly bytes: number;
   readonly seconds: number;
+  /** User and system CPU time of the lint process, in seconds. */
+  readonly cpuSeconds: number;
   readonly peakRssMiB: number;
   readonly exitCode: number | null;
   /** lint's summary line, so a run that read nothing cannot pass for a fast one. */
@@ -34,9 +37,9 @@ export const LINT_DEFAULTS = { slices: 2000, files: 10, endpoints: 100 } as cons
 const RUN_LIMIT_MS = 180_000;
 const NAME_MARK = 'web-00000';
 const CLI = path.resolve(import.meta.dirname, '../dist/cli.js');
-// Loaded into the child with --import: its own peak RSS, on fd 3, as it exits.
-const PEAK_RSS_HOOK = `data:text/javascript,${encodeURIComponent(
-  'import { writeSync } from "node:fs"; process.on("exit", () => { try { writeSync(3, String(process.resourceUsage().maxRSS)); } catch {} });',
+// Loaded into the child with --import: its own resource usage, on fd 3, as it exits.
+const USAGE_HOOK = `data:text/javascript,${encodeURIComponent(
+  'import { writeSync } from "node:fs"; process.on("exit", () => { try { writeSync(3, JSON.stringify(process.resourceUsage())); } catch {} });',
 )}`;
 
 /** Writes both sets into `dir`/json and `dir`/yaml: the same slices, each named web-NNNNN. */
@@ -64,9 +67,9 @@ function writeSets(dir: string, o: LintOptions): { json: string; yaml: string; b
   return { json, yaml, bytes };
 }
 
-function lintOnce(dir: string, profileDir: string | undefined): Promise<{ seconds: number; peakRssMiB: number; exitCode: number | null; summary: string }> {
+function lintOnce(dir: string, profileDir: string | undefined): Promise<{ seconds: number; cpuSeconds: number; peakRssMiB: number; exitCode: number | null; summary: string }> {
   const profile = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
-  const child = spawn(process.execPath, ['--import', PEAK_RSS_HOOK, ...profile, CLI, 'lint', dir], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', USAGE_HOOK, ...profile, CLI, 'lint', dir], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
   const start = performance.now();
   const text = (stream: NodeJS.ReadableStream | null) => {
     let out = '';
@@ -74,7 +77,7 @@ function lintOnce(dir: string, profileDir: string | undefined): Promise<{ second
     stream?.on('data', (chunk: string) => (out = (out + chunk).slice(-4096))); // the tail is enough: the summary is last
     return () => out;
   };
-  const [stdout, stderr, rss] = [text(child.stdout), text(child.stderr), text(child.stdio[3] as NodeJS.ReadableStream)];
+  const [stdout, stderr, usage] = [text(child.stdout), text(child.stderr), text(child.stdio[3] as NodeJS.ReadableStream)];
   const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
@@ -82,7 +85,11 @@ function lintOnce(dir: string, profileDir: string | undefined): Promise<{ second
       clearTimeout(timer);
       const seconds = (performance.now() - start) / 1000;
       const summary = stdout().trim().split('\n').at(-1) ?? '';
-      resolve({ seconds, peakRssMiB: Number(rss()) / 1024, exitCode: code, summary: stderr().trim() === '' ? summary : `${summary} (stderr: ${stderr().trim().slice(0, 200)})` });
+      const used: { maxRSS?: number; userCPUTime?: number; systemCPUTime?: number } = usage() === '' ? {} : JSON.parse(usage());
+      resolve({
+        seconds, cpuSeconds: ((used.userCPUTime ?? 0) + (used.systemCPUTime ?? 0)) / 1e6, peakRssMiB: (used.maxRSS ?? 0) / 1024,
+        exitCode: code, summary: stderr().trim() === '' ? summary : `${summary} (stderr: ${stderr().trim().slice(0, 200)})`,
+      });
     });
   });
 }
@@ -105,8 +112,8 @@ export async function runLintBench(o: LintOptions): Promise<LintRow[]> {
 
 export function printLint(rows: readonly LintRow[], o: LintOptions): void {
   console.log(`\nlint at scale: ${o.slices} EndpointSlices of ${o.endpoints} endpoints in ${o.files} files, dist/cli.js lint DIR in a child process`);
-  console.log('set    files   MB    wall s  peak RSS MiB  exit  summary');
+  console.log('set    files   MB    wall s   CPU s  peak RSS MiB  exit  summary');
   for (const r of rows) {
-    console.log(`${r.format.padEnd(5)}  ${String(r.files).padStart(5)}  ${(r.bytes / 1e6).toFixed(1).padStart(4)}  ${r.seconds.toFixed(2).padStart(7)}  ${r.peakRssMiB.toFixed(0).padStart(12)}  ${String(r.exitCode).padStart(4)}  ${r.summary}`);
+    console.log(`${r.format.padEnd(5)}  ${String(r.files).padStart(5)}  ${(r.bytes / 1e6).toFixed(1).padStart(4)}  ${r.seconds.toFixed(2).padStart(7)}  ${r.cpuSeconds.toFixed(2).padStart(6)}  ${r.peakRssMiB.toFixed(0).padStart(12)}  ${String(r.exitCode).padStart(4)}  ${r.summary}`);
   }
 }

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { type DocumentOptions, LineCounter, Parser, type SchemaOptions, type ToStringOptions, stringify } from 'yaml';
 import { readJson } from '../src/lint/json-text.ts';
-import { readPlainYaml } from '../src/lint/plain-yaml.ts';
+import { MAY_RESOLVE_FIRST, implicitTags, readPlainYaml } from '../src/lint/plain-yaml.ts';
 import { decodeText, parseManifests } from '../src/lint/read.ts';
 import { type SourceDocument, positionsIn } from '../src/lint/source.ts';
 import { readYaml } from '../src/lint/yaml11.ts';
@@ -201,6 +201,18 @@ describe('fast readers agree with the yaml package', () => {
       if (agree(text, `changed document ${i}: ${JSON.stringify(text).slice(0, 300)}`).reader !== 'declined') fast++;
     }
     assert.ok(fast >= 500, `only ${fast} of 1500 read fast`);
+  });
+});
+
+describe('plain scalars', () => {
+  test(`only a text that is empty or starts with one of ${MAY_RESOLVE_FIRST} can be other than a string in YAML 1.1`, () => {
+    const printable = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i));
+    const tails = ['', ...printable, 'es', 'rue', 'ull', 'ff', 'x1F', 'b101', '755', '.5', 'e5', '_0', ':30', 'inf', 'nan', 'NaN', '.inf', '1e3'];
+    const matched = printable.filter((c) => !MAY_RESOLVE_FIRST.includes(c))
+      .flatMap((first) => tails.map((tail) => first + tail))
+      .filter((text) => implicitTags.some((tag) => tag.test?.test(text) === true));
+    assert.deepEqual(matched, []);
+    assert.ok(implicitTags.length >= 8, 'the yaml package\'s YAML 1.1 tags are there to check');
   });
 });
 

@@ -25,7 +25,7 @@ export const lintHelp = [
   'Multi-document YAML, kind List, EndpointsList and EndpointSliceList are read; other kinds are skipped and counted.',
   '',
   '  --format F                text (default: file:line:col  severity  rule  message), json, sarif (SARIF 2.1.0),',
-  '                            or apiserver (what kubectl would print for each object the cluster refuses)',
+  '                            or apiserver (what kubectl create -f would print for the objects kubectl or the cluster refuses)',
   '  --ruleset R               all (default) or apiserver: only what the kube-apiserver itself rejects',
   '  --mode M                  enforce (default: exit 1 when an object has an error) or complain (report, exit 0)',
   '  --kubernetes-version V    the apiserver release whose rules apply, 1.24 to 1.36 (default 1.36)',

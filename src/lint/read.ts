@@ -1,7 +1,7 @@
 // Reading manifests for lint: paths become files (directories walked in sorted order), files and
 // stdin become text, text becomes documents (with a way back to line and column for any field
-// path), and List kinds become their items. Every problem is a value with the file name and a reason; nothing
-// here throws at the caller.
+// path), and List kinds become their items. Every problem is a value with the file name and a
+// reason; nothing here throws at the caller.
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isHandledKind } from '../rules/objects.ts';

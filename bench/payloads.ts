@@ -14,10 +14,11 @@ const request = (kind: { group: string; version: string; kind: string }, object:
 
 const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
-export function sliceReview(endpoints: number): string {
-  const slice = {
+/** An EndpointSlice as the controller writes it, with `endpoints` endpoints. */
+export function controllerSlice(endpoints: number, name = 'web-abcde') {
+  return {
     apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-    metadata: { name: 'web-abcde', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'team.example.com' } },
+    metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'team.example.com' } },
     addressType: 'IPv4',
     endpoints: Array.from({ length: endpoints }, (_, i) => ({
       addresses: [ip(i)],
@@ -28,7 +29,10 @@ export function sliceReview(endpoints: number): string {
     })),
     ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
   };
-  return JSON.stringify(request({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice' }, slice));
+}
+
+export function sliceReview(endpoints: number): string {
+  return JSON.stringify(request({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice' }, controllerSlice(endpoints)));
 }
 
 export function endpointsReview(addresses: number): string {

@@ -1,12 +1,14 @@
-// npm run bench: endpoint-guard over HTTPS against a bare Node.js server, then review handling in
-// process, then the report command over a generated log. Every run is bounded in time and count.
-// Usage: npm run bench -- [--only http|review|report] [--seconds S] [--rounds R] [--connections C]
+// npm run bench: endpoint-guard over HTTPS against a bare Node.js server, review handling in
+// process, the report command over a generated log, then lint over large manifest sets. Every run
+// is bounded in time and count.
+// Usage: npm run bench -- [--only http|review|report|lint] [--seconds S] [--rounds R] [--connections C]
 //                         [--workers N] [--review-seconds S] [--report-lines N] [--json FILE]
 //                         [--payload 1|100|1000|endpoints] [--profile DIR]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type HttpResult, PAYLOADS, printHttp, runHttp } from './http.ts';
 import { type ReportResult, printReport, runReportBench } from './report.ts';
+import { LINT_DEFAULTS, type LintRow, printLint, runLintBench } from './lint.ts';
 import { type ReviewRow, printReview, runReview } from './review.ts';
 
 const { values } = parseArgs({
@@ -34,7 +36,7 @@ const options = {
 const reviewSeconds = Number(values['review-seconds']);
 const reportLines = Number(values['report-lines']);
 const { only } = values;
-const PARTS = ['http', 'review', 'report'];
+const PARTS = ['http', 'review', 'report', 'lint'];
 if (only !== undefined && !PARTS.includes(only)) throw new Error(`--only is one of ${PARTS.join(', ')}`);
 const runs = (part: string) => only === undefined || only === part;
 if (!(options.seconds > 0 && options.seconds <= 60 && options.rounds >= 1 && options.rounds <= 10)) {
@@ -53,6 +55,7 @@ console.log(`endpoint-guard benchmark, Node ${process.version}`);
 let http: HttpResult | undefined;
 let review: ReviewRow[] | undefined;
 let report: ReportResult | undefined;
+let lint: LintRow[] | undefined;
 if (runs('http')) {
   http = await runHttp(options);
   printHttp(http, options);
@@ -65,7 +68,13 @@ if (runs('report')) {
   report = await runReportBench(reportLines);
   printReport(report);
 }
+if (runs('lint')) {
+  const lintOptions = { ...LINT_DEFAULTS, profileDir: options.profileDir };
+  lint = await runLintBench(lintOptions);
+  printLint(lint, lintOptions);
+}
 if (values.json) {
-  const figures = { node: process.version, http: http && { ...options, ...http }, review: review && { seconds: reviewSeconds, rows: review }, report };
+  const figures = { node: process.version, http: http && { ...options, ...http }, review: review && { seconds: reviewSeconds, rows: review }, report,
+    lint: lint && { ...LINT_DEFAULTS, rows: lint } };
   writeFileSync(values.json, `${JSON.stringify(figures, null, 2)}\n`);
 }

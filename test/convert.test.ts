@@ -64,6 +64,17 @@ describe('endpoint-guard convert', () => {
     assert.deepEqual((slices[1]?.endpoints as { addresses: string[] }[])[0]?.addresses, ['2001:db8::5'], 'IPv6 in canonical form');
     assert.deepEqual((await runCli(['convert', path.join(dir, 'in.yaml')])).stdout, run.stdout, 'a second run gives the same output');
   });
+  test('reads the same objects from a JSON List (as kubectl get -o json writes them) to the same slices', async () => {
+    const objects = parseAllDocuments(INPUT, { version: '1.1' }).map((d) => d.toJS() as unknown);
+    const json = path.join(dir, 'in.json');
+    await writeFile(json, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2));
+    const fromJson = await runCli(['convert', json]);
+    const fromYaml = await runCli(['convert', path.join(dir, 'in.yaml')]);
+    assert.equal(fromJson.code, fromYaml.code);
+    assert.deepEqual(slicesIn(fromJson.stdout), slicesIn(fromYaml.stdout));
+    assert.equal(slicesIn(fromJson.stdout).length, 2);
+  });
+
   test('skips Endpoints whose Service has a selector, says why, and exits 1', async () => {
     const run = await runCli(['convert', path.join(dir, 'in.yaml')]);
     assert.equal(run.code, 1);

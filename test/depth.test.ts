@@ -112,6 +112,7 @@ describe('maxJsonDepth, held while reading', () => {
     const slice = structuredClone(object(FIXTURES[0]?.review as Json));
     (slice.metadata as Json).labels = JSON.parse(nestedJson(100_000, []));
     const result = checkObject({ object: slice, operation: 'CREATE', version: kubeVersion(36), softEndpointLimit: 100 });
-    assert.deepEqual(result.findings.map((f) => f.detail), ['cannot decode [...]: expected an object of strings']);
+    assert.deepEqual(result.findings.map((f) => [f.hint, f.detail]), [['cannot decode [...]: expected an object of strings',
+      'json: cannot unmarshal array into Go struct field ObjectMeta.metadata.labels of type map[string]string']]);
   });
 });

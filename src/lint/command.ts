@@ -8,7 +8,7 @@ import { formatJson } from './format/json.ts';
 import { formatSarif } from './format/sarif.ts';
 import { formatText } from './format/text.ts';
 import { type Io, commandArgs } from '../io.ts';
-import { type InputError, readInputs } from './read.ts';
+import { type InputError, type Skipped, readFiles } from './read.ts';
 import { LINT_MODES, type LintMode, type LintReport, type LintSettings, type ObjectReport, RULESETS, type Ruleset, lintExitCode, lintManifest, objectLabel } from './run.ts';
 
 export const LINT_FORMATS = ['text', 'json', 'sarif', 'apiserver'] as const;
@@ -25,7 +25,7 @@ export const lintHelp = [
   'Multi-document YAML, kind List, EndpointsList and EndpointSliceList are read; other kinds are skipped and counted.',
   '',
   '  --format F                text (default: file:line:col  severity  rule  message), json, sarif (SARIF 2.1.0),',
-  '                            or apiserver (what kubectl would print for each object the cluster refuses)',
+  '                            or apiserver (what kubectl create -f would print for the objects kubectl or the cluster refuses)',
   '  --ruleset R               all (default) or apiserver: only what the kube-apiserver itself rejects',
   '  --mode M                  enforce (default: exit 1 when an object has an error) or complain (report, exit 0)',
   '  --kubernetes-version V    the apiserver release whose rules apply, 1.24 to 1.36 (default 1.36)',
@@ -85,16 +85,28 @@ export async function runLint(values: Values, paths: readonly string[], io: Io):
   return lintExitCode(report);
 }
 
-/** Reads every path and lints what it holds; unreadable inputs become inputErrors, the rest is still checked. */
+/**
+ * Reads every path and lints what it holds, a file at a time, so only one file's documents are in
+ * memory; unreadable inputs become inputErrors, the rest is still checked.
+ */
 export async function lintPaths(paths: readonly string[], settings: LintSettings, stdin?: AsyncIterable<Uint8Array | string>): Promise<LintReport> {
-  const inputs = await readInputs(paths, stdin);
-  return {
-    settings,
-    files: inputs.files,
-    objects: inputs.manifests.map((m) => lintManifest(m, settings)),
-    skipped: inputs.skipped,
-    inputErrors: inputs.errors,
-  };
+  const files: string[] = [];
+  const objects: ObjectReport[] = [];
+  const skipped: Skipped[] = [];
+  const inputErrors: InputError[] = [];
+  for await (const read of readFiles(paths, stdin)) {
+    if (!read.ok) {
+      inputErrors.push(read.error);
+      continue;
+    }
+    const { parsed } = read;
+    if (parsed.error) inputErrors.push(parsed.error);
+    else files.push(read.file);
+    // Lint reports what the other documents are, not what they hold: their contents are let go with the file.
+    for (const { object: unreported, ...other } of parsed.skipped) skipped.push(other);
+    for (const m of parsed.manifests) objects.push(lintManifest(m, settings));
+  }
+  return { settings, files, objects, skipped, inputErrors };
 }
 
 function render(report: LintReport, format: LintFormat, io: Io): string {

@@ -1,20 +1,23 @@
 // Reading manifests for lint: paths become files (directories walked in sorted order), files and
-// stdin become text, text becomes YAML documents that keep their nodes (for line and column), and
-// List kinds become their items. Every problem is a value with the file name and a reason; nothing
-// here throws at the caller.
+// stdin become text, text becomes documents (with a way back to line and column for any field
+// path), and List kinds become their items. Every problem is a value with the file name and a
+// reason; nothing here throws at the caller.
 import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { type Document, LineCounter, type Node, type Tags, isMap, isNode, isSeq, parseAllDocuments } from 'yaml';
 import { isHandledKind } from '../rules/objects.ts';
 import type { FieldPath } from '../rules/path.ts';
-import { type Position, locate } from './locate.ts';
+import { readJson } from './json-text.ts';
+import { readPlainYaml } from './plain-yaml.ts';
+import { type Position, type SourceDocument, positionsIn } from './source.ts';
+import { type YamlRead, readYaml } from './yaml11.ts';
 import { messageOf } from '../errors.ts';
 
 /**
  * The largest file (or stdin) lint reads. The apiserver refuses request bodies over 3 MiB, so no
  * single object is larger than that, but one file may hold a whole application (the output of
- * `kustomize build`). Past 10 MiB a file is far more likely a log or a dump given by mistake, and
- * the YAML syntax tree kept for positions costs about ten times the text in memory.
+ * `kustomize build`). Past 10 MiB a file is far more likely a log or a dump given by mistake. A file
+ * is read whole, one at a time: a 10 MB YAML List, a single document whose parser events are kept
+ * for positions, peaks at about 300 MB.
  */
 export const MAX_FILE_BYTES = 10 * 1024 * 1024;
 /** What a directory walk picks up; a file named on the command line is read whatever its name. */
@@ -29,17 +32,6 @@ const LIST_KINDS: Readonly<Record<string, string | undefined>> = {
   EndpointsList: 'Endpoints',
   EndpointSliceList: 'EndpointSlice',
 };
-
-/**
- * kubectl reads YAML with go-yaml v2, a YAML 1.1 parser: `yes`/`on` are booleans, `0755` is octal,
- * `<<` merges. It does not read `1:30` as sexagesimal nor dates as timestamps (both stay strings),
- * so those two YAML 1.1 types are left out. JSON is YAML, so .json files go through the same parser
- * and get positions the same way.
- */
-const YAML_OPTIONS = {
-  version: '1.1',
-  customTags: (tags: Tags): Tags => tags.filter((t) => typeof t === 'string' || !(t.tag === 'tag:yaml.org,2002:timestamp' || ('format' in t && t.format === 'TIME'))),
-} as const;
 
 export interface InputError {
   readonly file: string;
@@ -58,6 +50,19 @@ export interface Manifest {
   readonly object: unknown;
   readonly position: Position;
   readonly locate: (path: FieldPath) => Position;
+  /** How kubectl reads the file: as JSON (its keys as written) or as YAML (converted to JSON, keys sorted). */
+  readonly syntax: Syntax;
+  /** For an item of a List document, that document (the outermost list): kubectl maps and reports items apart. */
+  readonly list?: ListDocument | undefined;
+}
+
+export type Syntax = 'json' | 'yaml';
+
+export interface ListDocument {
+  readonly kind: string;
+  readonly apiVersion: string | null;
+  readonly name: string | null;
+  readonly namespace: string | null;
 }
 
 /** A document or list item that is not an object lint checks. */
@@ -183,21 +188,36 @@ export interface Inputs {
   readonly errors: InputError[];
 }
 
-/** Lists, reads and parses every path; an unreadable input is an error, the rest is still read. */
-export async function readInputs(paths: readonly string[], stdin?: AsyncIterable<Uint8Array | string>): Promise<Inputs> {
+/** One input: what its file holds, or why it could not be read. */
+export type FileRead =
+  | { readonly ok: true; readonly file: string; readonly parsed: ParsedFile }
+  | { readonly ok: false; readonly error: InputError };
+
+/**
+ * Lists the paths, then reads and parses one file at a time: a caller that is done with a file
+ * before asking for the next holds one file in memory, not all of them.
+ */
+export async function* readFiles(paths: readonly string[], stdin?: AsyncIterable<Uint8Array | string>): AsyncGenerator<FileRead> {
   const listed = await listFiles(paths);
-  const inputs: Inputs = { files: [], manifests: [], skipped: [], errors: [...listed.errors] };
+  for (const error of listed.errors) yield { ok: false, error };
   for (const file of listed.files) {
     const read = await readSource(file, stdin);
+    yield read.ok ? { ok: true, file: read.source.file, parsed: parseManifests(read.source) } : read;
+  }
+}
+
+/** Lists, reads and parses every path; an unreadable input is an error, the rest is still read. */
+export async function readInputs(paths: readonly string[], stdin?: AsyncIterable<Uint8Array | string>): Promise<Inputs> {
+  const inputs: Inputs = { files: [], manifests: [], skipped: [], errors: [] };
+  for await (const read of readFiles(paths, stdin)) {
     if (!read.ok) {
       inputs.errors.push(read.error);
       continue;
     }
-    const parsed = parseManifests(read.source);
-    if (parsed.error) inputs.errors.push(parsed.error);
-    else inputs.files.push(read.source.file);
-    inputs.skipped.push(...parsed.skipped);
-    inputs.manifests.push(...parsed.manifests);
+    if (read.parsed.error) inputs.errors.push(read.parsed.error);
+    else inputs.files.push(read.file);
+    inputs.skipped.push(...read.parsed.skipped);
+    inputs.manifests.push(...read.parsed.manifests);
   }
   return inputs;
 }
@@ -258,52 +278,60 @@ function fsReason(err: unknown): string {
  */
 export function parseManifests(source: Source): ParsedFile {
   const { file, text } = source;
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
-  const at = (offset: number): Position => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, column: col };
+  const at = positionsIn(text);
+  let found = nothingFound();
+  const visit = (doc: SourceDocument, syntax: Syntax) => {
+    if (doc.value === null || doc.value === undefined) return; // `---` with nothing after it: kubectl skips it too
+    found.documents++;
+    collect(doc.value, [], { file, doc, at, syntax }, found.manifests, found.skipped, undefined);
   };
-  const fail = (message: string, offset?: number): ParsedFile => ({
-    manifests: [], skipped: [], error: { file, ...(offset === undefined ? {} : at(offset)), message },
-  });
+  const read = readDocuments(text, visit, () => (found = nothingFound()));
+  if (!read.ok) return { manifests: [], skipped: [], error: { file, ...(read.offset === undefined ? {} : at(read.offset)), message: read.message } };
+  if (found.documents === 0) return { manifests: [], skipped: [], error: { file, message: EMPTY } };
+  return { manifests: found.manifests, skipped: found.skipped };
+}
 
-  if (!Array.isArray(docs)) return fail(EMPTY); // an empty stream: nothing but comments or blanks
-  for (const doc of docs) {
-    const [error] = doc.errors;
-    if (error) return fail(`YAML syntax error: ${yamlReason(error.message)}; nothing in this file was checked`, error.pos[0]);
-  }
+interface Found { readonly manifests: Manifest[]; readonly skipped: Skipped[]; documents: number }
+const nothingFound = (): Found => ({ manifests: [], skipped: [], documents: 0 });
 
-  const manifests: Manifest[] = [];
-  const skipped: Skipped[] = [];
-  let documents = 0;
-  for (const [index, doc] of docs.entries()) {
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (err) {
-      return fail(`cannot read document ${index + 1}: ${messageOf(err)}`, doc.contents?.range?.[0]);
-    }
-    if (value === null || value === undefined) continue; // `---` with nothing after it: kubectl skips it too
-    documents++;
-    collect(value, doc.contents, { file, document: index + 1, doc, at }, manifests, skipped, undefined);
+/**
+ * Hands each document of the text to `visit`, read the fastest way that reads it as kubectl does:
+ * JSON.parse for JSON, js-yaml's events for plain YAML, else the yaml package, which also words
+ * every error. When plain YAML turns out to need the yaml package, `restart` is called first.
+ */
+function readDocuments(text: string, visit: (doc: SourceDocument, syntax: Syntax) => void, restart: () => void): { ok: true } | Extract<YamlRead, { ok: false }> {
+  const json = readJson(text);
+  if (json !== undefined) {
+    // kubectl takes a text for JSON when it starts with "{"; a JSON array it reads as YAML.
+    visit(json, Array.isArray(json.value) ? 'yaml' : 'json');
+    return { ok: true };
   }
-  if (documents === 0) return fail(EMPTY);
-  return { manifests, skipped };
+  let full: YamlRead | undefined; // read by the yaml package only if a position needs it
+  const fullOffset = (document: number, path: FieldPath): number => {
+    full ??= readYaml(text);
+    return (full.ok ? full.documents[document - 1]?.offsetOf(path) : undefined) ?? 0;
+  };
+  const visitYaml = (doc: SourceDocument) => visit(doc, 'yaml');
+  if (readPlainYaml(text, visitYaml, fullOffset)) return { ok: true };
+  restart();
+  full ??= readYaml(text);
+  if (!full.ok) return full;
+  full.documents.forEach(visitYaml);
+  return { ok: true };
 }
 
 const EMPTY = 'is empty: no YAML documents, only blanks or comments; add a manifest or leave the file out';
 
 interface Where {
   readonly file: string;
-  readonly document: number;
-  readonly doc: Document.Parsed;
+  readonly syntax: Syntax;
+  readonly doc: SourceDocument;
   readonly at: (offset: number) => Position;
 }
 
-/** Adds an object (or a list's items) to manifests or skipped. */
-function collect(value: unknown, node: Node | null, where: Where, manifests: Manifest[], skipped: Skipped[], listKind: string | undefined): void {
-  const locateIn = (p: FieldPath) => where.at(locate(node, p, where.doc));
+/** Adds an object (or a list's items) at `base` in its document to manifests or skipped. */
+function collect(value: unknown, base: FieldPath, where: Where, manifests: Manifest[], skipped: Skipped[], list?: { document: ListDocument; itemKind: string | undefined }): void {
+  const locateIn = (p: FieldPath) => where.at(where.doc.offsetOf(base.length === 0 ? p : [...base, ...p]));
   const position = locateIn([]);
   if (!isRecord(value)) {
     skipped.push({ file: where.file, ...position, kind: value === null ? 'null' : Array.isArray(value) ? 'a YAML sequence' : `a ${typeof value}` });
@@ -311,17 +339,17 @@ function collect(value: unknown, node: Node | null, where: Where, manifests: Man
   }
   const apiVersion = typeof value.apiVersion === 'string' ? value.apiVersion : undefined;
   // Items of an EndpointSliceList from the API carry no kind or apiVersion: they are the list's.
+  const listKind = list?.itemKind;
   const object = listKind !== undefined && value.kind === undefined ? { kind: listKind, ...value } : value;
   const kind = typeof object.kind === 'string' ? object.kind : undefined;
   if (kind !== undefined && Object.hasOwn(LIST_KINDS, kind)) {
     const items = Array.isArray(object.items) ? object.items : [];
-    const itemsNode: unknown = isMap(node) ? node.get('items', true) : undefined;
     const itemKind = LIST_KINDS[kind];
+    const document = list?.document ?? { kind, apiVersion: apiVersion ?? null, ...nameOf(object) };
     items.forEach((item: unknown, i: number) => {
-      const itemNode: unknown = isSeq(itemsNode) ? itemsNode.items[i] : undefined;
       const withVersion = itemKind !== undefined && isRecord(item) && item.apiVersion === undefined && apiVersion !== undefined
         ? { apiVersion, ...item } : item;
-      collect(withVersion, isNode(itemNode) ? itemNode : null, where, manifests, skipped, itemKind);
+      collect(withVersion, [...base, 'items', i], where, manifests, skipped, { document, itemKind });
     });
     return;
   }
@@ -329,11 +357,13 @@ function collect(value: unknown, node: Node | null, where: Where, manifests: Man
     skipped.push({ file: where.file, ...position, kind: kind ?? 'no kind', apiVersion, object });
     return;
   }
-  manifests.push({ file: where.file, document: where.document, object, position, locate: locateIn });
+  manifests.push({ file: where.file, document: where.doc.index, object, position, locate: locateIn, syntax: where.syntax, list: list?.document });
+}
+
+/** metadata.name and metadata.namespace, as strings when they are. */
+function nameOf(object: Record<string, unknown>): { name: string | null; namespace: string | null } {
+  const meta = isRecord(object.metadata) ? object.metadata : {};
+  return { name: typeof meta.name === 'string' ? meta.name : null, namespace: typeof meta.namespace === 'string' ? meta.namespace : null };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The yaml package ends its message with ` at line L, column C:` and a code frame; we give the position ourselves. */
-const yamlReason = (message: string): string =>
-  (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?\s*$/, '').replace(/:\s*$/, '');

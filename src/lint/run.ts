@@ -7,8 +7,8 @@ import { type Finding, apiserverLine, errorBody } from '../rules/finding.ts';
 import { type RuleError, checkObject } from '../rules/index.ts';
 import { formatPath } from '../rules/path.ts';
 import type { KubeVersion } from '../rules/version.ts';
-import type { Position } from './locate.ts';
-import type { InputError, Manifest, Skipped } from './read.ts';
+import type { Position } from './source.ts';
+import type { InputError, ListDocument, Manifest, Skipped, Syntax } from './read.ts';
 
 export const LINT_MODES = ['enforce', 'complain'] as const;
 export type LintMode = (typeof LINT_MODES)[number];
@@ -51,6 +51,9 @@ export interface ObjectReport extends Position {
   readonly file: string;
   readonly document: number;
   readonly object: ObjectRef;
+  readonly syntax: Syntax;
+  /** The List document the object is an item of. */
+  readonly list: ListDocument | undefined;
   readonly findings: LintFinding[];
   readonly ruleErrors: RuleError[];
   /** Whether the webhook in this mode would reject it (or the apiserver would, for ruleset apiserver). */
@@ -87,6 +90,8 @@ export function lintManifest(m: Manifest, s: LintSettings): ObjectReport {
     document: m.document,
     ...m.position,
     object: objectRef(m.object),
+    syntax: m.syntax,
+    list: m.list,
     findings,
     ruleErrors: result.ruleErrors,
     rejected: !decision.allowed || ruleErrorRejects,

@@ -50,7 +50,7 @@ function validateAddress(a: EndpointAddress, version: KubeVersion, path: FieldPa
   const ip = checkEndpointsIP(a.ip, version, [...path, 'ip']);
   return [
     ...ip.findings,
-    ...(a.hostname ? names('endpoint-fields', [...path, 'hostname'], a.hostname, dnsLabel(a.hostname)) : []),
+    ...(a.hostname ? names('endpoint-fields', [...path, 'hostname'], a.hostname, dnsLabel(a.hostname, version.labelDotsMessage)) : []),
     ...(a.nodeName !== undefined ? names('endpoint-fields', [...path, 'nodeName'], a.nodeName, dnsSubdomain(a.nodeName)) : []),
     ...ip.special,
   ];
@@ -60,7 +60,7 @@ function validatePort(p: EndpointPort, nameRequired: boolean, version: KubeVersi
   const rule = 'ports';
   const findings: Finding[] = [];
   if (nameRequired && p.name === '') findings.push(required({ rule, path: [...path, 'name'] }));
-  else if (p.name !== '') findings.push(...names(rule, [...path, 'name'], p.name, dnsLabel(p.name)));
+  else if (p.name !== '') findings.push(...names(rule, [...path, 'name'], p.name, dnsLabel(p.name, version.labelDotsMessage)));
   if (p.port < 1 || p.port > 65535) findings.push(invalid({ rule, path: [...path, 'port'] }, p.port, 'must be between 1 and 65535, inclusive'));
   if (!PROTOCOLS.includes(p.protocol)) findings.push(notSupported({ rule, path: [...path, 'protocol'] }, p.protocol, PROTOCOLS));
   if (p.appProtocol !== undefined) {

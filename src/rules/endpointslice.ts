@@ -112,7 +112,7 @@ function validateEndpoint(
   }
   if (ep.deprecatedTopology) findings.push(...validateTopology(ep.deprecatedTopology, version, ['endpoints', i, 'deprecatedTopology']));
   if (ep.hostname !== undefined) {
-    const details = dnsLabel(ep.hostname);
+    const details = dnsLabel(ep.hostname, version.labelDotsMessage);
     if (details.length > 0) findings.push(...names('endpoint-fields', ['endpoints', i, 'hostname'], ep.hostname, details));
   }
   if (ep.hints) findings.push(...validateHints(ep.hints, version, ['endpoints', i, 'hints']));
@@ -164,7 +164,7 @@ function validatePorts(ports: SlicePort[], version: KubeVersion, path: FieldPath
   return ports.flatMap((p, i) => {
     const findings: Finding[] = [];
     const namePath = [...path, i, 'name'];
-    if (p.name !== '') findings.push(...names(rule, namePath, p.name, dnsLabel(p.name)));
+    if (p.name !== '') findings.push(...names(rule, namePath, p.name, dnsLabel(p.name, version.labelDotsMessage)));
     if (seen.has(p.name)) findings.push(duplicate({ rule, path: namePath }, p.name));
     seen.add(p.name);
     if (!PROTOCOLS.includes(p.protocol)) findings.push(notSupported({ rule, path: [...path, i, 'protocol'] }, p.protocol, PROTOCOLS));

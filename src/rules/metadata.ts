@@ -45,7 +45,7 @@ export function checkMetadata(meta: ObjectMeta, version: KubeVersion, path: Fiel
     if (details.length > 0) findings.push(...invalidEach(rule, [...path, field], value, details));
   };
   // The namespace may be left out: the apiserver takes it from the request URL.
-  if (meta.namespace) report('namespace', meta.namespace, dnsLabel(meta.namespace));
+  if (meta.namespace) report('namespace', meta.namespace, dnsLabel(meta.namespace, version.labelDotsMessage));
   if (meta.generation !== undefined && meta.generation < 0) {
     findings.push(invalid({ rule, path: [...path, 'generation'] }, meta.generation, 'must be greater than or equal to 0'));
   }

@@ -54,17 +54,18 @@ const TOO_MANY_SLASHES_MSG_NEW = `a valid label key ${QUALIFIED_NAME_BODY}${TOO_
 const LABEL_VALUE_MSG = regexError(
   "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
   LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345');
+const DOTS_MSG = 'must not contain dots';
 const FQDN_SEGMENTS_MSG = 'should be a domain with at least two segments separated by dots';
 
-/** IsDNS1123Label. Length and pattern problems can both be reported. */
-export function dnsLabel(value: string): string[] {
+/**
+ * IsDNS1123Label. Length and pattern problems can both be reported. `dotsMessage`: the release says
+ * "must not contain dots" for a valid subdomain, which can only be wrong for its dots (1.27+).
+ */
+export function dnsLabel(value: string, dotsMessage: boolean): string[] {
   const errs: string[] = [];
   const matched = DNS1123_LABEL_RE.test(value);
   if (lengthIf(matched, value) > DNS1123_LABEL_MAX_LENGTH) errs.push(maxLenError(DNS1123_LABEL_MAX_LENGTH, 'characters'));
-  if (!matched) {
-    // A valid subdomain that is not a label can only be wrong for its dots.
-    errs.push(DNS1123_SUBDOMAIN_RE.test(value) ? 'must not contain dots' : DNS1123_LABEL_MSG);
-  }
+  if (!matched) errs.push(dotsMessage && DNS1123_SUBDOMAIN_RE.test(value) ? DOTS_MSG : DNS1123_LABEL_MSG);
   return errs;
 }
 
@@ -171,7 +172,7 @@ export function fqdnProblems(value: string): { value: string; details: string[] 
   const labels = name.split('.');
   if (labels.length < 2) return [{ value: name, details: [FQDN_SEGMENTS_MSG] }];
   for (const label of labels) {
-    const details = dnsLabel(label);
+    const details = dnsLabel(label, true); // a label of a split name has no dots
     if (details.length > 0) return [{ value: label, details }];
   }
   return [];

@@ -7,6 +7,7 @@
 // The envelope around it (AdmissionReview) and all settings still go through zod.
 import { type DepthBudget, TooDeep, deeperThan, isContainer, nestsPast, ownValue } from '../depth.ts';
 import { type Finding, badRequest } from './finding.ts';
+import { type GoFields, goFieldsOf, goTypeError } from './go-json.ts';
 import { type FieldPath, type Segment, formatPath } from './path.ts';
 import type { KubeVersion } from './version.ts';
 
@@ -121,9 +122,11 @@ class Reader {
   readonly version: KubeVersion;
   private readonly path: Segment[] = [];
   private readonly depth: DepthBudget | undefined;
-  constructor(version: KubeVersion, depth: DepthBudget | undefined) {
+  private readonly goFields: GoFields;
+  constructor(version: KubeVersion, depth: DepthBudget | undefined, goFields: GoFields) {
     this.version = version;
     this.depth = depth;
+    this.goFields = goFields;
   }
 
   /**
@@ -140,11 +143,14 @@ class Reader {
     return key === undefined ? [...this.path] : [...this.path, key];
   }
 
+  /** The detail is the apiserver's decoder's own words (go-json.ts), the hint lint's shorter ones. */
   private typeError(value: unknown, expected: string, key?: string): undefined {
     this.opaque(value, key);
     const shown = (isContainer(value) && deeperThan(value, SHOWN_DEPTH) ? (Array.isArray(value) ? '[...]' : '{...}')
       : JSON.stringify(value) ?? String(value)).slice(0, 40);
-    this.typeErrors.push(badRequest({ rule: 'field-type', path: this.here(key) }, `cannot decode ${shown}: expected ${expected}`));
+    const path = this.here(key);
+    const hint = `cannot decode ${shown}: expected ${expected}`;
+    this.typeErrors.push({ rule: 'field-type', path, type: 'BadRequest', value, detail: goTypeError(this.goFields, path, value) ?? hint, hint });
     return undefined;
   }
 
@@ -244,16 +250,13 @@ class Reader {
   stringMap(v: unknown, key: string): Record<string, string> | undefined {
     if (v === undefined || v === null) return undefined;
     if (!isObject(v)) return this.typeError(v, 'an object of strings', key);
-    let wrong: string | undefined;
+    const before = this.typeErrors.length;
     for (const k in v) {
       const value = ownValue(v, k);
-      if (typeof value === 'string' || value === null) continue;
-      if (wrong === undefined) wrong = k;
-      else this.in(key, () => this.opaque(value, k)); // only the first is reported, but every one is held to the depth limit
+      // Each is reported: which one the apiserver names depends on the order kubectl writes keys in.
+      if (typeof value !== 'string' && value !== null) this.in(key, () => this.typeError(value, 'string', k));
     }
-    if (wrong === undefined) return v as Record<string, string>; // every value was checked above
-    const first = wrong;
-    return this.in(key, () => this.typeError(ownValue(v, first), 'string', first));
+    return this.typeErrors.length === before ? v as Record<string, string> : undefined; // every value was checked above
   }
 }
 
@@ -414,7 +417,8 @@ function readEndpoints(r: Reader, raw: Json, apiVersion: string): Endpoints {
  * the object is added to depth.decoded once read whole.
  */
 export function decodeObject(raw: unknown, version: KubeVersion, requestApiVersion?: string, depth?: DepthBudget): Decoded {
-  const r = new Reader(version, depth);
+  const apiVersion = isObject(raw) && typeof raw.apiVersion === 'string' ? raw.apiVersion : '';
+  const r = new Reader(version, depth, goFieldsOf(kindOf(raw) === 'Endpoints' ? 'Endpoints' : 'EndpointSlice', apiVersion));
   const top = r.object(raw, kindOf(raw) === 'Endpoints' ? FIELDS.endpoints : FIELDS.slice);
   const object = top && readTop(r, top, requestApiVersion);
   depth?.decoded.add(raw);

@@ -25,6 +25,11 @@ export interface KubeVersion {
   readonly strictFields: boolean;
   /** Wording of the annotations size error ("may not be more than" from 1.25 on... see metadata.ts). */
   readonly newTooLongText: boolean;
+  /**
+   * A DNS label that is a valid subdomain (so wrong only for its dots) gets "must not contain dots"
+   * (1.27+); before, the full RFC 1123 label message (apimachinery v0.26 has no such case, v0.27 has).
+   */
+  readonly labelDotsMessage: boolean;
 }
 
 export function parseKubeVersion(text: string): KubeVersion | undefined {
@@ -48,6 +53,7 @@ export function kubeVersion(minor: number): KubeVersion {
     v1beta1Served: minor <= 24,
     strictFields: minor >= 25,
     newTooLongText: minor >= 25,
+    labelDotsMessage: minor >= 27,
   };
 }
 

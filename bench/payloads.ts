@@ -14,21 +14,25 @@ const request = (kind: { group: string; version: string; kind: string }, object:
 
 const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
-export function sliceReview(endpoints: number): string {
-  const slice = {
+/** A slice of Service `web` shaped as the EndpointSlice controller writes one, by a tool of a team (so the webhooks check it). */
+export function endpointSlice(endpoints: number, name = 'web-abcde', namespace = 'default') {
+  return {
     apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-    metadata: { name: 'web-abcde', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'team.example.com' } },
+    metadata: { name, namespace, labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'team.example.com' } },
     addressType: 'IPv4',
     endpoints: Array.from({ length: endpoints }, (_, i) => ({
       addresses: [ip(i)],
       conditions: { ready: true, serving: true, terminating: false },
       nodeName: `node-${i % 50}`,
       zone: `zone-${i % 3}`,
-      targetRef: { kind: 'Pod', namespace: 'default', name: `web-${i}`, uid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}` },
+      targetRef: { kind: 'Pod', namespace, name: `web-${i}`, uid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}` },
     })),
     ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
   };
-  return JSON.stringify(request({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice' }, slice));
+}
+
+export function sliceReview(endpoints: number): string {
+  return JSON.stringify(request({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice' }, endpointSlice(endpoints)));
 }
 
 export function endpointsReview(addresses: number): string {

@@ -1,10 +1,11 @@
 // npm run bench: endpoint-guard over HTTPS against a bare Node.js server, then review handling in
-// process. Every run is bounded in time and count.
-// Usage: npm run bench -- [--only http|review] [--seconds S] [--rounds R] [--connections C]
+// process, then `audit` of a large cluster. Every run is bounded in time and count.
+// Usage: npm run bench -- [--only http|review|audit] [--seconds S] [--rounds R] [--connections C]
 //                         [--workers N] [--review-seconds S] [--json FILE]
-//                         [--payload 1|100|1000|endpoints] [--profile DIR]
+//                         [--payload 1|100|1000|endpoints] [--profile DIR] [--audit-slices N,N]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { type AuditRow, DEFAULT_AUDIT_SLICES, printAudit, runAudit } from './audit.ts';
 import { type HttpResult, PAYLOADS, printHttp, runHttp } from './http.ts';
 import { type ReviewRow, printReview, runReview } from './review.ts';
 
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     profile: { type: 'string' },
     payload: { type: 'string' },
+    'audit-slices': { type: 'string', default: DEFAULT_AUDIT_SLICES.join(',') },
   },
 });
 const options = {
@@ -31,7 +33,9 @@ const options = {
 };
 const reviewSeconds = Number(values['review-seconds']);
 const { only } = values;
-if (only !== undefined && only !== 'http' && only !== 'review') throw new Error('--only is http or review');
+if (only !== undefined && only !== 'http' && only !== 'review' && only !== 'audit') throw new Error('--only is http, review or audit');
+const auditSlices = (values['audit-slices'] ?? '').split(',').map(Number);
+if (!auditSlices.every((n) => Number.isInteger(n) && n >= 1 && n <= 100_000)) throw new Error('--audit-slices is a comma-separated list of 1-100000');
 if (!(options.seconds > 0 && options.seconds <= 60 && options.rounds >= 1 && options.rounds <= 10)) {
   throw new Error('--seconds is 0-60 and --rounds 1-10');
 }
@@ -46,15 +50,20 @@ if (options.payload !== undefined && !PAYLOADS.some((p) => p.key === options.pay
 console.log(`endpoint-guard benchmark, Node ${process.version}`);
 let http: HttpResult | undefined;
 let review: ReviewRow[] | undefined;
-if (only !== 'review') {
+let audit: AuditRow[] | undefined;
+if (only === undefined || only === 'http') {
   http = await runHttp(options);
   printHttp(http, options);
 }
-if (only !== 'http') {
+if (only === undefined || only === 'review') {
   review = runReview(reviewSeconds);
   printReview(review, reviewSeconds);
 }
+if (only === undefined || only === 'audit') {
+  audit = await runAudit(auditSlices);
+  printAudit(audit);
+}
 if (values.json) {
-  const figures = { node: process.version, http: http && { ...options, ...http }, review: review && { seconds: reviewSeconds, rows: review } };
+  const figures = { node: process.version, http: http && { ...options, ...http }, review: review && { seconds: reviewSeconds, rows: review }, audit: audit && { rows: audit } };
   writeFileSync(values.json, `${JSON.stringify(figures, null, 2)}\n`);
 }

@@ -38,6 +38,16 @@ export interface RecordedRequest {
   readonly query: Readonly<Record<string, string>>;
 }
 
+/**
+ * Objects made on demand for lists, never stored: make(i) for each i below count. The keys
+ * (namespace/name) must increase with i, so a page is found by binary search and only its
+ * objects are made.
+ */
+export interface GeneratedObjects {
+  readonly count: number;
+  make(index: number): unknown;
+}
+
 export interface FakeApiserverOptions {
   /** The bearer token clients must send (default: a random one, written into the kubeconfig). */
   readonly token?: string;
@@ -80,6 +90,12 @@ export interface FakeApiserver {
   delayLists(resource: Resource, ms: number): void;
   /** The next `times` requests with this method whose path starts with `pathPrefix` get this Status. */
   failNext(method: string, pathPrefix: string, status: number, reason: string, message: string, times?: number): void;
+  /**
+   * Lists of `resource` also serve these objects, made page by page when asked for, so a list of
+   * 20,000 large slices costs the server one page of memory. They are not in get(), list(),
+   * watches or writes. Replaces an earlier generator of the resource.
+   */
+  generate(resource: Resource, objects: GeneratedObjects): void;
   /** A client-node KubeConfig for this server (CA verified, token user). */
   kubeConfig(): KubeConfig;
   /** Writes a kubeconfig file into `dir` (name: kubeconfig) and returns its path. */
@@ -116,6 +132,25 @@ const groupResource = (resource: Resource): string => {
   const { group } = RESOURCES[resource];
   return group === '' ? resource : `${resource}.${group}`;
 };
+
+/** Two lists sorted by key, as one. */
+function mergeByKey(a: readonly KubeObject[], b: readonly KubeObject[]): KubeObject[] {
+  const merged: KubeObject[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && keyOf(x) <= keyOf(y))) {
+      merged.push(x as KubeObject);
+      i += 1;
+    } else {
+      merged.push(y);
+      j += 1;
+    }
+  }
+  return merged;
+}
 
 export function statusBody(code: number, reason: string, message: string, details?: Record<string, unknown>): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
@@ -168,7 +203,7 @@ function route(path: string): { resource: Resource; namespace?: string; name?: s
   return { resource, ...(rest[1] !== undefined ? { name: rest[1] } : {}) };
 }
 
-export async function startFakeApiserver(t: TestContext, options: FakeApiserverOptions = {}): Promise<FakeApiserver> {
+export async function startFakeApiserver(t: Pick<TestContext, 'after'>, options: FakeApiserverOptions = {}): Promise<FakeApiserver> {
   const token = options.token ?? randomBytes(16).toString('hex');
   const goneAs = options.goneAs ?? 'event';
   const pems = await generateCertificates('default/kubernetes', { caName: 'fake apiserver CA' });
@@ -180,6 +215,7 @@ export async function startFakeApiserver(t: TestContext, options: FakeApiserverO
   const expired = new Map<Resource, number>();
   const delays = new Map<Resource, number>();
   const failures: Failure[] = [];
+  const generators = new Map<Resource, { objects: GeneratedObjects; rv: number }>();
   let history: HistoryEvent[] = [];
   let rv = 1;
   let compactedBelow = 0;
@@ -278,14 +314,17 @@ export async function startFakeApiserver(t: TestContext, options: FakeApiserverO
       }
     }
     const limit = Number(query.get('limit') ?? '0');
-    const all = sorted(resource, namespace).filter((o) => keyOf(o) > start || start === '');
+    const stored = sorted(resource, namespace).filter((o) => keyOf(o) > start || start === '');
+    const made = generatedAfter(resource, namespace, start, limit > 0 ? limit : Number.POSITIVE_INFINITY);
+    const all = made.total === 0 ? stored : mergeByKey(stored, made.items);
+    const total = stored.length + made.total;
     const page = limit > 0 ? all.slice(0, limit) : all;
     const last = page.at(-1);
-    const more = limit > 0 && all.length > limit && last !== undefined;
+    const more = limit > 0 && total > limit && last !== undefined;
     const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
     if (more) {
       metadata.continue = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start: keyOf(last) })).toString('base64url');
-      metadata.remainingItemCount = all.length - page.length;
+      metadata.remainingItemCount = total - page.length;
     }
     // As the real apiserver: the items of a typed list carry no kind or apiVersion of their own.
     const items = page.map(({ kind: _kind, apiVersion: _apiVersion, ...rest }) => rest);
@@ -293,6 +332,45 @@ export async function startFakeApiserver(t: TestContext, options: FakeApiserverO
     const delay = delays.get(resource) ?? 0;
     if (delay > 0) later(delay, () => { if (!res.destroyed) send(res, 200, body); });
     else send(res, 200, body);
+  }
+
+  /**
+   * Up to `max` generated objects after `start` (in `namespace`, when given), made now, and how
+   * many there are after `start` in all.
+   */
+  function generatedAfter(resource: Resource, namespace: string | undefined, start: string, max: number): { items: KubeObject[]; total: number } {
+    const generator = generators.get(resource);
+    if (generator === undefined) return { items: [], total: 0 };
+    const { objects, rv: madeAt } = generator;
+    const make = (index: number): KubeObject => {
+      const object = record(objects.make(index)) as KubeObject;
+      object.metadata = record(object.metadata);
+      object.kind = RESOURCES[resource].kind;
+      object.apiVersion = apiVersionOf(resource);
+      if (RESOURCES[resource].namespaced) object.metadata.namespace ??= 'default';
+      object.metadata.uid ??= `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
+      object.metadata.resourceVersion ??= String(madeAt);
+      object.metadata.creationTimestamp ??= '2024-01-01T00:00:00Z';
+      return object;
+    };
+    const key = (index: number): string => keyOf(make(index));
+    // The first index whose key passes `ok`, for a predicate that turns true once and stays true.
+    const firstIndex = (ok: (k: string) => boolean): number => {
+      let lo = 0;
+      let hi = objects.count;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (ok(key(mid))) hi = mid;
+        else lo = mid + 1;
+      }
+      return lo;
+    };
+    const prefix = namespace === undefined ? '' : `${namespace}/`;
+    const from = firstIndex((k) => k > start && k >= prefix);
+    const to = namespace === undefined ? objects.count : firstIndex((k) => k >= prefix && !k.startsWith(prefix));
+    const items: KubeObject[] = [];
+    for (let i = from; i < to && items.length < max; i++) items.push(make(i));
+    return { items, total: Math.max(0, to - from) };
   }
 
   function serveWatch(req: IncomingMessage, res: ServerResponse, resource: Resource, namespace: string | undefined, query: URLSearchParams): void {
@@ -459,6 +537,10 @@ export async function startFakeApiserver(t: TestContext, options: FakeApiserverO
     expireContinue: (resource, times = 1) => expired.set(resource, (expired.get(resource) ?? 0) + times),
     delayLists: (resource, ms) => delays.set(resource, ms),
     failNext: (method, pathPrefix, status, reason, message, times = 1) => failures.push({ method, pathPrefix, status, reason, message, times }),
+    generate: (resource, objects) => {
+      rv += 1;
+      generators.set(resource, { objects, rv });
+    },
     kubeConfig: () => {
       const kc = new KubeConfig();
       kc.loadFromString(JSON.stringify(kubeconfigObject()));

@@ -191,10 +191,10 @@ function namespaceLines(report: AuditReport): string[] {
 }
 
 function scopeLine(report: AuditReport): string {
-  const kinds = (kind: string) => report.objects.filter((o) => o.object.kind === kind).length;
+  const { endpoints, endpointSlices } = report.checked;
   const skipped = report.controlPlane.endpoints + report.controlPlane.endpointSlices;
   const where = report.namespace === undefined ? `${plural(report.namespaces.length, 'namespace')}` : `namespace ${report.namespace}`;
-  return `checked ${plural(kinds('Endpoints'), 'Endpoints', 'Endpoints')} and ${plural(kinds('EndpointSlice'), 'EndpointSlice')} in ${where} ` +
+  return `checked ${plural(endpoints, 'Endpoints', 'Endpoints')} and ${plural(endpointSlices, 'EndpointSlice')} in ${where} ` +
     `against ${plural(report.services, 'Service')} (Kubernetes ${formatKubeVersion(report.settings.version)} rules)` +
     (skipped > 0 ? `; ${plural(skipped, 'object')} written by the control plane not checked (the webhooks exempt its writers)` : '');
 }
@@ -209,8 +209,8 @@ export function formatAuditJson(report: AuditReport): string {
     summary: {
       namespaces: report.namespaces.length,
       services: report.services,
-      endpoints: report.objects.filter((o) => o.object.kind === 'Endpoints').length,
-      endpointSlices: report.objects.filter((o) => o.object.kind === 'EndpointSlice').length,
+      endpoints: report.checked.endpoints,
+      endpointSlices: report.checked.endpointSlices,
       controlPlane: report.controlPlane,
       errors: total.errors,
       warnings: total.warnings,

@@ -96,6 +96,8 @@ export interface FakeApiserver {
    * watches or writes. Replaces an earlier generator of the resource.
    */
   generate(resource: Resource, objects: GeneratedObjects): void;
+  /** The next list of `resource` sends the first half of its body, then drops the connection. */
+  cutNextList(resource: Resource): void;
   /** A client-node KubeConfig for this server (CA verified, token user). */
   kubeConfig(): KubeConfig;
   /** Writes a kubeconfig file into `dir` (name: kubeconfig) and returns its path. */
@@ -216,6 +218,7 @@ export async function startFakeApiserver(t: Pick<TestContext, 'after'>, options:
   const delays = new Map<Resource, number>();
   const failures: Failure[] = [];
   const generators = new Map<Resource, { objects: GeneratedObjects; rv: number }>();
+  const cutLists = new Set<Resource>();
   let history: HistoryEvent[] = [];
   let rv = 1;
   let compactedBelow = 0;
@@ -329,6 +332,12 @@ export async function startFakeApiserver(t: Pick<TestContext, 'after'>, options:
     // As the real apiserver: the items of a typed list carry no kind or apiVersion of their own.
     const items = page.map(({ kind: _kind, apiVersion: _apiVersion, ...rest }) => rest);
     const body = { kind: `${RESOURCES[resource].kind}List`, apiVersion: apiVersionOf(resource), metadata, items };
+    if (cutLists.delete(resource)) {
+      const text = Buffer.from(JSON.stringify(body));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length });
+      res.write(text.subarray(0, text.length >> 1), () => res.destroy());
+      return;
+    }
     const delay = delays.get(resource) ?? 0;
     if (delay > 0) later(delay, () => { if (!res.destroyed) send(res, 200, body); });
     else send(res, 200, body);
@@ -537,6 +546,7 @@ export async function startFakeApiserver(t: Pick<TestContext, 'after'>, options:
     expireContinue: (resource, times = 1) => expired.set(resource, (expired.get(resource) ?? 0) + times),
     delayLists: (resource, ms) => delays.set(resource, ms),
     failNext: (method, pathPrefix, status, reason, message, times = 1) => failures.push({ method, pathPrefix, status, reason, message, times }),
+    cutNextList: (resource) => void cutLists.add(resource),
     generate: (resource, objects) => {
       rv += 1;
       generators.set(resource, { objects, rv });

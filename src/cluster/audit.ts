@@ -1,7 +1,7 @@
 // `endpoint-guard audit`, the cluster half: list what the cluster holds (paged, bounded in pages
 // and time), and run every rule on it as the webhook would, with the namespace's Services and mode
-// label, a page at a time. The command (audit-command.ts) turns the report into text or JSON
-// and an exit code.
+// label, a page at a time. The command (audit-command.ts) turns the report into text, JSON or
+// PolicyReports and an exit code.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Mode, RuleSetting } from '../config.ts';
 import type { ObjectRef } from '../lint/run.ts';
@@ -158,7 +158,7 @@ export interface AuditSettings {
 
 export interface AuditedObject {
   readonly object: ObjectRef;
-  /** metadata.uid ('' when the apiserver gave none), for reports that point at the object (PolicyReports). */
+  /** metadata.uid ('' when the apiserver gave none), for reports that point at the object. */
   readonly uid: string;
   /** When the object was last written: its newest managedFields time, else its creationTimestamp. */
   readonly writtenAt: string | undefined;

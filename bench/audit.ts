@@ -16,11 +16,16 @@ export interface AuditRow {
   readonly namespaces: number;
   /** Findings the audit reported (one slice in SLICES_PER_NAMESPACE has a loopback address). */
   readonly errors: number;
-  /** Wall time and peak RSS with node's default flags, as `npx endpoint-guard audit` runs. */
+  /**
+   * Wall time, CPU time (user + system: steadier than wall time on a shared machine) and peak RSS
+   * with node's default flags, as `npx endpoint-guard audit` runs.
+   */
   readonly seconds: number;
+  readonly cpuSeconds: number;
   readonly peakRssMiB: number;
   /** The same as the image (and the policy-reports CronJob) runs it: with its NODE_OPTIONS. */
   readonly imageSeconds: number;
+  readonly imageCpuSeconds: number;
   readonly imagePeakRssMiB: number;
 }
 
@@ -31,12 +36,12 @@ const RUN_TIMEOUT_MS = 300_000;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * Loaded into the measured process with --import: at exit it writes the process's peak resident
- * memory (getrusage's maxrss, KiB) into PEAK_RSS_FILE. JavaScript in a data: URL, because a .ts
- * file would load Node's type stripper into the process and count it.
+ * Loaded into the measured process with --import: at exit it writes the process's resource usage
+ * (getrusage: maxRSS in KiB, CPU times in microseconds) into USAGE_FILE. JavaScript in a data:
+ * URL, because a .ts file would load Node's type stripper into the process and count it.
  */
-const PEAK_RSS_HOOK = `data:text/javascript,${encodeURIComponent(
-  "import { writeFileSync } from 'node:fs'; process.on('exit', () => writeFileSync(process.env.PEAK_RSS_FILE, String(process.resourceUsage().maxRSS)));",
+const USAGE_HOOK = `data:text/javascript,${encodeURIComponent(
+  "import { writeFileSync } from 'node:fs'; process.on('exit', () => writeFileSync(process.env.USAGE_FILE, JSON.stringify(process.resourceUsage())));",
 )}`;
 
 const namespaceName = (n: number) => `bench-${String(n).padStart(5, '0')}`;
@@ -48,14 +53,14 @@ function slice(i: number) {
   return s;
 }
 
-interface Run { readonly seconds: number; readonly peakRssMiB: number; readonly errors: number }
+interface Run { readonly seconds: number; readonly cpuSeconds: number; readonly peakRssMiB: number; readonly errors: number }
 
 /** One run of the CLI against the server behind `kubeconfig`, with this NODE_OPTIONS. */
 async function runCli(kubeconfig: string, dir: string, slices: number, nodeOptions: string): Promise<Run> {
-  const rssFile = path.join(dir, 'peak-rss');
+  const usageFile = path.join(dir, 'usage.json');
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', PEAK_RSS_HOOK, path.join(ROOT, 'dist/cli.js'), 'audit', '--kubeconfig', kubeconfig, '--format', 'json'], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEAK_RSS_FILE: rssFile, NODE_OPTIONS: nodeOptions },
+  const child = spawn(process.execPath, ['--import', USAGE_HOOK, path.join(ROOT, 'dist/cli.js'), 'audit', '--kubeconfig', kubeconfig, '--format', 'json'], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, USAGE_FILE: usageFile, NODE_OPTIONS: nodeOptions },
   });
   let stdout = '';
   let stderr = '';
@@ -68,7 +73,8 @@ async function runCli(kubeconfig: string, dir: string, slices: number, nodeOptio
   if (code !== 1) throw new Error(`audit of ${slices} slices exited ${code} (expected 1: the loopback addresses): ${stderr.slice(0, 500)}`);
   const report = JSON.parse(stdout) as { summary: { endpointSlices: number; errors: number } };
   if (report.summary.endpointSlices !== slices) throw new Error(`audit checked ${report.summary.endpointSlices} of ${slices} slices`);
-  return { seconds, peakRssMiB: Number(readFileSync(rssFile, 'utf8')) / 1024, errors: report.summary.errors };
+  const usage = JSON.parse(readFileSync(usageFile, 'utf8')) as NodeJS.ResourceUsage;
+  return { seconds, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, peakRssMiB: usage.maxRSS / 1024, errors: report.summary.errors };
 }
 
 async function auditOnce(slices: number): Promise<AuditRow> {
@@ -87,7 +93,8 @@ async function auditOnce(slices: number): Promise<AuditRow> {
     const image = await runCli(kubeconfig, dir, slices, IMAGE_NODE_OPTIONS);
     return {
       slices, namespaces, errors: defaults.errors,
-      seconds: defaults.seconds, peakRssMiB: defaults.peakRssMiB, imageSeconds: image.seconds, imagePeakRssMiB: image.peakRssMiB,
+      seconds: defaults.seconds, cpuSeconds: defaults.cpuSeconds, peakRssMiB: defaults.peakRssMiB,
+      imageSeconds: image.seconds, imageCpuSeconds: image.cpuSeconds, imagePeakRssMiB: image.peakRssMiB,
     };
   } finally {
     for (const cleanup of cleanups) await cleanup();
@@ -104,9 +111,10 @@ export async function runAudit(sizes: readonly number[]): Promise<AuditRow[]> {
 export function printAudit(rows: readonly AuditRow[]): void {
   console.log(`\naudit against the fake apiserver: EndpointSlices of ${ENDPOINTS} endpoints, ${SLICES_PER_NAMESPACE} per namespace, the CLI in a process of its own`);
   console.log(`with node's defaults (npx endpoint-guard audit), and as the image runs it (NODE_OPTIONS=${IMAGE_NODE_OPTIONS})`);
-  console.log('  slices  namespaces  errors  wall s  peak RSS MiB  | image: wall s  peak RSS MiB');
+  console.log('  slices  namespaces  errors  wall s  CPU s  peak RSS MiB  | image: wall s  CPU s  peak RSS MiB');
   for (const r of rows) {
     console.log(`  ${String(r.slices).padStart(6)}  ${String(r.namespaces).padStart(10)}  ${String(r.errors).padStart(6)}  ${r.seconds.toFixed(1).padStart(6)}  ` +
-      `${r.peakRssMiB.toFixed(0).padStart(12)}  | ${r.imageSeconds.toFixed(1).padStart(13)}  ${r.imagePeakRssMiB.toFixed(0).padStart(12)}`);
+      `${r.cpuSeconds.toFixed(1).padStart(5)}  ${r.peakRssMiB.toFixed(0).padStart(12)}  | ${r.imageSeconds.toFixed(1).padStart(13)}  ` +
+      `${r.imageCpuSeconds.toFixed(1).padStart(5)}  ${r.imagePeakRssMiB.toFixed(0).padStart(12)}`);
   }
 }

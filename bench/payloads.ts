@@ -14,18 +14,18 @@ const request = (kind: { group: string; version: string; kind: string }, object:
 
 const ip = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
-/** An EndpointSlice as the controller writes it, with `endpoints` endpoints. */
-export function controllerSlice(endpoints: number, name = 'web-abcde') {
+/** An EndpointSlice as the controller writes it, with `endpoints` endpoints, by a tool of a team (so the webhooks check it). */
+export function controllerSlice(endpoints: number, name = 'web-abcde', namespace = 'default') {
   return {
     apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-    metadata: { name, namespace: 'default', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'team.example.com' } },
+    metadata: { name, namespace, labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'team.example.com' } },
     addressType: 'IPv4',
     endpoints: Array.from({ length: endpoints }, (_, i) => ({
       addresses: [ip(i)],
       conditions: { ready: true, serving: true, terminating: false },
       nodeName: `node-${i % 50}`,
       zone: `zone-${i % 3}`,
-      targetRef: { kind: 'Pod', namespace: 'default', name: `web-${i}`, uid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}` },
+      targetRef: { kind: 'Pod', namespace, name: `web-${i}`, uid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}` },
     })),
     ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
   };

@@ -1,11 +1,12 @@
 // npm run bench: endpoint-guard over HTTPS against a bare Node.js server, review handling in
-// process, the report command over a generated log, then lint over large manifest sets. Every run
-// is bounded in time and count.
-// Usage: npm run bench -- [--only http|review|report|lint] [--seconds S] [--rounds R] [--connections C]
+// process, the report command over a generated log, lint over large manifest sets, and `audit` of a
+// large cluster. Every run is bounded in time and count.
+// Usage: npm run bench -- [--only http|review|report|lint|audit] [--seconds S] [--rounds R] [--connections C]
 //                         [--workers N] [--review-seconds S] [--report-lines N] [--json FILE]
-//                         [--payload 1|100|1000|endpoints] [--profile DIR]
+//                         [--payload 1|100|1000|endpoints] [--profile DIR] [--audit-slices N,N]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { type AuditRow, DEFAULT_AUDIT_SLICES, printAudit, runAudit } from './audit.ts';
 import { type HttpResult, PAYLOADS, printHttp, runHttp } from './http.ts';
 import { type ReportResult, printReport, runReportBench } from './report.ts';
 import { LINT_DEFAULTS, type LintRow, printLint, runLintBench } from './lint.ts';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     profile: { type: 'string' },
     payload: { type: 'string' },
+    'audit-slices': { type: 'string', default: DEFAULT_AUDIT_SLICES.join(',') },
   },
 });
 const options = {
@@ -36,9 +38,11 @@ const options = {
 const reviewSeconds = Number(values['review-seconds']);
 const reportLines = Number(values['report-lines']);
 const { only } = values;
-const PARTS = ['http', 'review', 'report', 'lint'];
+const PARTS = ['http', 'review', 'report', 'lint', 'audit'];
 if (only !== undefined && !PARTS.includes(only)) throw new Error(`--only is one of ${PARTS.join(', ')}`);
 const runs = (part: string) => only === undefined || only === part;
+const auditSlices = (values['audit-slices'] ?? '').split(',').map(Number);
+if (!auditSlices.every((n) => Number.isInteger(n) && n >= 1 && n <= 100_000)) throw new Error('--audit-slices is a comma-separated list of 1-100000');
 if (!(options.seconds > 0 && options.seconds <= 60 && options.rounds >= 1 && options.rounds <= 10)) {
   throw new Error('--seconds is 0-60 and --rounds 1-10');
 }
@@ -56,6 +60,7 @@ let http: HttpResult | undefined;
 let review: ReviewRow[] | undefined;
 let report: ReportResult | undefined;
 let lint: LintRow[] | undefined;
+let audit: AuditRow[] | undefined;
 if (runs('http')) {
   http = await runHttp(options);
   printHttp(http, options);
@@ -73,8 +78,12 @@ if (runs('lint')) {
   lint = await runLintBench(lintOptions);
   printLint(lint, lintOptions);
 }
+if (runs('audit')) {
+  audit = await runAudit(auditSlices);
+  printAudit(audit);
+}
 if (values.json) {
   const figures = { node: process.version, http: http && { ...options, ...http }, review: review && { seconds: reviewSeconds, rows: review }, report,
-    lint: lint && { ...LINT_DEFAULTS, rows: lint } };
+    lint: lint && { ...LINT_DEFAULTS, rows: lint }, audit: audit && { rows: audit } };
   writeFileSync(values.json, `${JSON.stringify(figures, null, 2)}\n`);
 }

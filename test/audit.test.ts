@@ -6,46 +6,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { progressBar } from '../src/cluster/audit-command.ts';
+import { populate, service, slice } from './helpers/audit-cluster.ts';
 import { type FakeApiserver, startFakeApiserver } from './helpers/fake-apiserver.ts';
 import { runCli } from './helpers/lint.ts';
 import { tempDir } from './helpers/temp.ts';
-
-const slice = (namespace: string, name: string, service: string, address = '10.0.0.1', extra: Record<string, unknown> = {}) => ({
-  metadata: { name, namespace, labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'my-tool' }, ...extra },
-  addressType: 'IPv4',
-  endpoints: [{ addresses: [address] }],
-  ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
-});
-const service = (namespace: string, name: string, selector?: Record<string, string>) => ({
-  metadata: { name, namespace }, spec: { ...(selector ? { selector } : {}), ports: [{ name: 'http', protocol: 'TCP', port: 80 }] },
-});
-
-/** A small cluster: clean objects, a slice for a missing Service, loopback addresses (errors), labelled namespaces. */
-function populate(api: FakeApiserver): void {
-  api.add('namespaces', { metadata: { name: 'shop' } });
-  api.add('namespaces', { metadata: { name: 'legacy', labels: { 'endpoint-guard.io/mode': 'off' } } });
-  api.add('namespaces', { metadata: { name: 'trial', labels: { 'endpoint-guard.io/mode': 'bogus' } } });
-  api.add('services', service('shop', 'manual'));
-  api.add('services', service('shop', 'web', { app: 'web' }));
-  api.add('services', service('legacy', 'old'));
-  api.add('endpointslices', slice('shop', 'manual-1', 'manual'));
-  api.add('endpointslices', slice('shop', 'orphan-1', 'gone'));
-  api.add('endpointslices', slice('shop', 'manual-2', 'manual', '127.0.0.1'));
-  api.add('endpointslices', slice('legacy', 'old-1', 'old', '127.0.0.1'));
-  // Written by the EndpointSlice controller: the webhooks exempt it, so audit does not check it.
-  api.add('endpointslices', {
-    ...slice('shop', 'web-x7k2p', 'web', '127.0.0.1'),
-    metadata: {
-      name: 'web-x7k2p', namespace: 'shop',
-      labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io' },
-      managedFields: [{ manager: 'kube-controller-manager', operation: 'Update', apiVersion: 'discovery.k8s.io/v1' }],
-    },
-  });
-  api.add('endpoints', {
-    metadata: { name: 'manual', namespace: 'shop' },
-    subsets: [{ addresses: [{ ip: '10.0.0.2' }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }],
-  });
-}
 
 async function setup(t: TestContext) {
   const api = await startFakeApiserver(t);
@@ -111,6 +75,39 @@ describe('endpoint-guard audit', { timeout: 60_000 }, () => {
     assert.equal(pages[0]?.query.continue, undefined);
     assert.ok(pages[1]?.query.continue && pages[2]?.query.continue && pages[1].query.continue !== pages[2].query.continue);
     for (const resource of ['namespaces', 'services', 'endpoints'] as const) assert.equal(api.requestsFor(resource)[0]?.query.limit, '500');
+  });
+
+  test('checks each object as its page arrives and keeps only the findings: many namespaces, one of them on its own', async (t) => {
+    const { api, audit } = await setup(t);
+    for (const ns of ['a', 'b', 'c']) {
+      api.add('namespaces', { metadata: { name: ns } });
+      api.add('services', service(ns, 'web'));
+    }
+    // 1,203 slices made page by page by the server, every 100th with a loopback address.
+    const name = (i: number) => `web-${String(i).padStart(4, '0')}`;
+    const namespaceOf = (i: number) => (i < 400 ? 'a' : i < 800 ? 'b' : 'c');
+    api.generate('endpointslices', { count: 1203, make: (i) => slice(namespaceOf(i), name(i), 'web', i % 100 === 0 ? '127.0.0.1' : '10.0.0.1') });
+    const run = await audit('--format', 'json');
+    assert.equal(run.code, 1, run.stderr);
+    const report = JSON.parse(run.stdout) as { summary: Record<string, number>; findings: { object: { namespace: string; name: string } }[]; byNamespace: Record<string, unknown> };
+    assert.partialDeepStrictEqual(report.summary, { endpointSlices: 1203, errors: 13, warnings: 0, rejected: 13 });
+    assert.deepEqual(report.findings.map((f) => `${f.object.namespace}/${f.object.name}`),
+      Array.from({ length: 13 }, (_, k) => `${namespaceOf(k * 100)}/${name(k * 100)}`));
+    assert.equal(api.requestsFor('endpointslices').length, 3);
+    const one = JSON.parse((await audit('--namespace', 'b', '--format', 'json')).stdout) as typeof report;
+    assert.partialDeepStrictEqual(one.summary, { endpointSlices: 400, errors: 4 });
+    assert.deepEqual(Object.keys(one.byNamespace), ['b']);
+  });
+
+  test('a list cut off mid-body stops the audit with exit 2, naming the request, never with a partial report', async (t) => {
+    const { api, audit } = await setup(t);
+    api.add('namespaces', { metadata: { name: 'a' } });
+    for (let i = 0; i < 50; i++) api.add('endpointslices', slice('a', `s-${i}`, 'none'));
+    api.cutNextList('endpointslices');
+    const run = await audit();
+    assert.equal(run.code, 2);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /^endpoint-guard audit: listing EndpointSlices failed: the connection broke while the answer to GET \/apis\/discovery\.k8s\.io\/v1\/endpointslices\?limit=500 arrived \(other side closed\); retry, or audit one namespace at a time with --namespace$/m);
   });
 
   test('restarts a listing once when its continue token expires (410), and says so', async (t) => {

@@ -1,9 +1,11 @@
 // `endpoint-guard audit`: what enforce mode would reject among the Endpoints and EndpointSlices
-// the cluster already holds; the report an admin reads before switching to enforce. Options and
-// output here; listing and checking in audit.ts. Exit 1 when enforce would reject something.
+// the cluster already holds; the report an admin reads before switching to enforce, or the
+// PolicyReports (policy-report.ts) that policy tools show. Options and output here; listing and
+// checking in audit.ts. Exit 1 when enforce would reject something.
 import type { ParseArgsOptionsConfig } from 'node:util';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { type ConfigFlags, loadConfig } from '../config-load.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io, commandArgs } from '../io.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io, commandArgs, kubectlYaml } from '../io.ts';
 import { lintMessage, objectLabel } from '../lint/run.ts';
 import type { Judged } from '../policy.ts';
 import { catalogue } from '../rules/catalogue.ts';
@@ -12,6 +14,10 @@ import { formatPath } from '../rules/path.ts';
 import { formatKubeVersion, parseKubeVersion } from '../rules/version.ts';
 import { AUDIT_RESOURCES, AuditError, type AuditReport, type AuditedObject, DEFAULT_LIST_LIMITS, type ListProgress, auditCluster } from './audit.ts';
 import { loadKubeConfig } from './kube.ts';
+import {
+  type Applied, DEFAULT_REPORT_API, FIELD_MANAGER, OMITTED_ANNOTATION, type PolicyReportObject, REPORT_APIS, REPORT_API_NAMES, ReportApplyError, type ReportApi,
+  applyReports, isReportApi, policyReports,
+} from './policy-report.ts';
 import { NAMESPACE_MODE_LABEL } from './view.ts';
 
 type Values = Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
@@ -21,18 +27,23 @@ const MAX_TIMEOUT_SECONDS = 600;
 
 export const auditCommand = {
   summary: 'check every Endpoints and EndpointSlice in a cluster as enforce mode would, and summarise what it would reject',
-  usage: 'endpoint-guard audit [--kubeconfig FILE] [--namespace NS] [--format text|json] [--request-timeout S] [--config FILE] [--kubernetes-version V]',
+  usage: 'endpoint-guard audit [--kubeconfig FILE] [--namespace NS] [--format text|json] [--request-timeout S] [--config FILE] [--kubernetes-version V]\n' +
+    '                            [--policy-report [--format yaml|json] [--apply] [--report-api API]]',
   help: [
     '  --kubeconfig FILE         the cluster to audit (default: $KUBECONFIG, ~/.kube/config, or in-cluster, as kubectl)',
     '  --namespace NS            audit one namespace instead of the whole cluster',
-    '  --format F                text (default) or json',
+    '  --format F                text (default) or json; with --policy-report, yaml (default) or json',
+    '  --policy-report           print a PolicyReport per namespace (wgpolicyk8s.io/v1alpha2) instead of the report',
+    '  --apply                   with --policy-report: write them to the cluster (server-side apply, field manager endpoint-guard)',
+    `  --report-api API          with --policy-report: ${REPORT_API_NAMES.join(' (default) or ')} (the successor Report API)`,
     `  --request-timeout S       give up on a page that takes longer than S seconds (default ${DEFAULT_LIST_LIMITS.requestTimeoutMs / 1000})`,
     '  --config FILE             the server\'s YAML or JSON settings: rules, softEndpointLimit, kubernetesVersion',
     '  --kubernetes-version V    the apiserver release whose rules apply, 1.24 to 1.36 (default 1.36)',
     'Needs get and list on namespaces, services, endpoints and endpointslices. Objects the control plane writes',
-    'are not checked: the webhooks exempt their writers.',
+    'are not checked: the webhooks exempt their writers. --apply also needs create and patch on the reports named',
+    'endpoint-guard (deploy/components/policy-reports runs it hourly with exactly that).',
     'Exit status: 0 enforce would reject nothing, 1 it would reject an object, 2 usage error or the cluster could',
-    'not be listed.',
+    'not be listed. With --policy-report: 0 the reports were printed or written, 2 they could not be.',
   ].join('\n'),
   options: {
     kubeconfig: { type: 'string' },
@@ -41,14 +52,28 @@ export const auditCommand = {
     'request-timeout': { type: 'string' },
     config: { type: 'string' },
     'kubernetes-version': { type: 'string' },
+    'policy-report': { type: 'boolean' },
+    apply: { type: 'boolean' },
+    'report-api': { type: 'string' },
   } as const satisfies ParseArgsOptionsConfig,
   run: (values: Values, _positionals: readonly string[], io: Io): Promise<number> => runAudit(values, io),
 };
 
 export async function runAudit(values: Values, io: Io): Promise<number> {
   const { usage, str } = commandArgs('audit', values, io);
-  const format = str('format') ?? 'text';
-  if (format !== 'text' && format !== 'json') return usage(`--format must be text or json, not ${JSON.stringify(format)}`);
+  const policyReport = values['policy-report'] === true;
+  const format = str('format') ?? (policyReport ? 'yaml' : 'text');
+  if (policyReport && format !== 'yaml' && format !== 'json') {
+    return usage(`--format must be yaml or json with --policy-report, not ${JSON.stringify(format)}`);
+  }
+  if (!policyReport && format !== 'text' && format !== 'json') return usage(`--format must be text or json, not ${JSON.stringify(format)}`);
+  const reportApi = str('report-api') ?? DEFAULT_REPORT_API;
+  if (!isReportApi(reportApi)) {
+    return usage(`--report-api must be ${REPORT_API_NAMES.join(' or ')}, not ${JSON.stringify(reportApi)}`);
+  }
+  for (const flag of ['apply', 'report-api'] as const) {
+    if (values[flag] !== undefined && !policyReport) return usage(`--${flag} goes with --policy-report`);
+  }
   const timeout = Number(str('request-timeout') ?? DEFAULT_LIST_LIMITS.requestTimeoutMs / 1000);
   if (!(timeout > 0 && timeout <= MAX_TIMEOUT_SECONDS)) {
     return usage(`--request-timeout must be a number of seconds above 0 and at most ${MAX_TIMEOUT_SECONDS}, not ${JSON.stringify(str('request-timeout'))}`);
@@ -72,7 +97,7 @@ export async function runAudit(values: Values, io: Io): Promise<number> {
     return EXIT_USAGE;
   }
 
-  const bar = io.stdoutIsTTY === true && format === 'text' ? progressBar(io) : undefined;
+  const bar = io.stdoutIsTTY === true && format !== 'json' ? progressBar(io) : undefined;
   let report: AuditReport;
   try {
     report = await auditCluster(kube.kc, namespace, {
@@ -83,8 +108,46 @@ export async function runAudit(values: Values, io: Io): Promise<number> {
     io.stderr(`endpoint-guard audit: ${err.message}`);
     return EXIT_USAGE;
   }
+  if (policyReport) return writePolicyReports(kube.kc, reportApi, policyReports(report, reportApi), values.apply === true, format, timeout * 1000, io);
   io.stdout(format === 'json' ? formatAuditJson(report) : formatAuditText(report));
   return auditExitCode(report);
+}
+
+const resultCounts = (r: PolicyReportObject): string =>
+  (['fail', 'warn', 'error'] as const).filter((k) => r.summary[k] > 0).map((k) => `${r.summary[k]} ${k}`).join(', ');
+
+/** Prints the reports, or writes them and says what each namespace got. */
+async function writePolicyReports(kc: KubeConfig, api: ReportApi, reports: PolicyReportObject[], apply: boolean, format: string, timeoutMs: number, io: Io): Promise<number> {
+  for (const r of reports) {
+    const omitted = r.metadata.annotations?.[OMITTED_ANNOTATION];
+    if (omitted !== undefined) {
+      io.stderr(`endpoint-guard audit: ${r.kind} ${r.metadata.namespace}/${r.metadata.name} holds its first ${r.results.length} results; ${omitted} more ` +
+        `did not fit in one object (annotation ${OMITTED_ANNOTATION}): run endpoint-guard audit --namespace ${r.metadata.namespace} for all of them`);
+    }
+  }
+  if (!apply) {
+    io.stdout(format === 'json'
+      ? JSON.stringify({ apiVersion: 'v1', kind: 'List', items: reports }, null, 2)
+      : reports.map((r) => kubectlYaml(r).trimEnd()).join('\n---\n'));
+    return EXIT_OK;
+  }
+  let applied: Applied[];
+  try {
+    applied = await applyReports(kc, reports, timeoutMs);
+  } catch (err) {
+    if (!(err instanceof ReportApplyError)) throw err;
+    io.stderr(`endpoint-guard audit: ${err.message}`);
+    return EXIT_USAGE;
+  }
+  for (const { report: r, skipped } of applied) {
+    if (skipped) io.stderr(`endpoint-guard audit: namespace ${r.metadata.namespace} was deleted during the audit; no ${r.kind} written there`);
+    else if (r.results.length > 0) io.stdout(`${r.kind} ${r.metadata.namespace}/${r.metadata.name}: ${resultCounts(r)}`);
+  }
+  const written = applied.filter((a) => !a.skipped);
+  const withResults = written.filter((a) => a.report.results.length > 0).length;
+  io.stdout(`applied ${plural(written.length, REPORT_APIS[api].kind)} (${api}, field manager ${FIELD_MANAGER}): ` +
+    `${withResults} with results, ${written.length - withResults} empty`);
+  return EXIT_OK;
 }
 
 export const auditExitCode = (report: AuditReport): number => (report.objects.some((o) => o.rejected) ? EXIT_FAILURE : EXIT_OK);
@@ -191,10 +254,10 @@ function namespaceLines(report: AuditReport): string[] {
 }
 
 function scopeLine(report: AuditReport): string {
-  const kinds = (kind: string) => report.objects.filter((o) => o.object.kind === kind).length;
+  const { endpoints, endpointSlices } = report.checked;
   const skipped = report.controlPlane.endpoints + report.controlPlane.endpointSlices;
   const where = report.namespace === undefined ? `${plural(report.namespaces.length, 'namespace')}` : `namespace ${report.namespace}`;
-  return `checked ${plural(kinds('Endpoints'), 'Endpoints', 'Endpoints')} and ${plural(kinds('EndpointSlice'), 'EndpointSlice')} in ${where} ` +
+  return `checked ${plural(endpoints, 'Endpoints', 'Endpoints')} and ${plural(endpointSlices, 'EndpointSlice')} in ${where} ` +
     `against ${plural(report.services, 'Service')} (Kubernetes ${formatKubeVersion(report.settings.version)} rules)` +
     (skipped > 0 ? `; ${plural(skipped, 'object')} written by the control plane not checked (the webhooks exempt its writers)` : '');
 }
@@ -209,8 +272,8 @@ export function formatAuditJson(report: AuditReport): string {
     summary: {
       namespaces: report.namespaces.length,
       services: report.services,
-      endpoints: report.objects.filter((o) => o.object.kind === 'Endpoints').length,
-      endpointSlices: report.objects.filter((o) => o.object.kind === 'EndpointSlice').length,
+      endpoints: report.checked.endpoints,
+      endpointSlices: report.checked.endpointSlices,
       controlPlane: report.controlPlane,
       errors: total.errors,
       warnings: total.warnings,

@@ -1,24 +1,27 @@
 // `endpoint-guard audit`, the cluster half: list what the cluster holds (paged, bounded in pages
 // and time), and run every rule on it as the webhook would, with the namespace's Services and mode
-// label. The command (audit-command.ts) turns the report into text or JSON and an exit code.
+// label, a page at a time. The command (audit-command.ts) turns the report into text, JSON or
+// PolicyReports and an exit code.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Mode, RuleSetting } from '../config.ts';
 import type { ObjectRef } from '../lint/run.ts';
-import { type Judged, decide, judge } from '../policy.ts';
+import { type Judged, judge } from '../policy.ts';
 import type { RuleId } from '../rules/catalogue.ts';
-import type { ServiceInfo } from '../rules/context.ts';
+import type { ServiceInfo, ServiceLookup } from '../rules/context.ts';
 import { LABEL_MANAGED_BY, CONTROLLER_WRITERS } from '../rules/endpointslice.ts';
 import { type RuleError, checkObject } from '../rules/index.ts';
 import type { KubeVersion } from '../rules/version.ts';
-import { KubeError, kubeRequest } from './kube.ts';
+import { messageOf } from '../errors.ts';
+import { KubeError, kubeRequest, kubeResponse } from './kube.ts';
+import { ListStreamError, readList } from './list-stream.ts';
 import { type NamespaceInfo, namespaceInfo, record, serviceInfo, serviceLookup } from './objects.ts';
 
 /** What audit lists, and where: the core group under /api/v1, EndpointSlices under discovery.k8s.io. */
 export const AUDIT_RESOURCES = {
-  namespaces: { prefix: '/api/v1', title: 'Namespaces' },
-  services: { prefix: '/api/v1', title: 'Services' },
-  endpoints: { prefix: '/api/v1', title: 'Endpoints' },
-  endpointslices: { prefix: '/apis/discovery.k8s.io/v1', title: 'EndpointSlices' },
+  namespaces: { prefix: '/api/v1', title: 'Namespaces', kind: 'Namespace', apiVersion: 'v1' },
+  services: { prefix: '/api/v1', title: 'Services', kind: 'Service', apiVersion: 'v1' },
+  endpoints: { prefix: '/api/v1', title: 'Endpoints', kind: 'Endpoints', apiVersion: 'v1' },
+  endpointslices: { prefix: '/apis/discovery.k8s.io/v1', title: 'EndpointSlices', kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1' },
 } as const;
 export type AuditResource = keyof typeof AUDIT_RESOURCES;
 
@@ -48,18 +51,31 @@ const text = (value: unknown): string | null => (typeof value === 'string' ? val
 const collectionPath = (resource: AuditResource, namespace: string | undefined): string =>
   `${AUDIT_RESOURCES[resource].prefix}${namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`}/${resource}`;
 
+const timedOut = (what: string, path: string, timeoutMs: number): AuditError =>
+  new AuditError(`listing ${what} timed out: the apiserver did not answer GET ${path} within ${timeoutMs / 1000} s; ` +
+    'retry, audit one namespace at a time with --namespace, or allow more time with --request-timeout');
+
 /** One request with a deadline; a timeout or a refusal becomes an AuditError that says what to do. */
 async function request(kc: KubeConfig, path: string, what: string, timeoutMs: number): Promise<Record<string, unknown>> {
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     return record(await kubeRequest(kc, 'GET', path, undefined, signal));
   } catch (err) {
-    if (signal.aborted) {
-      throw new AuditError(`listing ${what} timed out: the apiserver did not answer GET ${path} within ${timeoutMs / 1000} s; ` +
-        'retry, audit one namespace at a time with --namespace, or allow more time with --request-timeout');
-    }
-    if (err instanceof KubeError && err.status !== 410) throw new AuditError(explain(err, what));
+    if (signal.aborted) throw timedOut(what, path, timeoutMs);
+    if (err instanceof KubeError) throw new AuditError(explain(err, what));
     throw err;
+  }
+}
+
+/** The connection broke while a list's body arrived. */
+class BrokenAnswer extends Error {}
+
+/** A response body whose read failures (a broken connection) are BrokenAnswers, apart from a bug in what reads it. */
+async function* bodyChunks(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (err) {
+    throw new BrokenAnswer(messageOf(err));
   }
 }
 
@@ -75,40 +91,60 @@ export function explain(err: KubeError, what: string): string {
   return `listing ${what} failed: ${err.message}`;
 }
 
+/** Where a listing hands each object as it arrives, so no listing holds more than one object. */
+export interface ObjectSink {
+  object(raw: Record<string, unknown>): void;
+  /** The listing starts over (an expired continue token): forget what it gave so far. */
+  restart(): void;
+}
+
 /**
- * Every object of a collection, page by page (`limit`, then `continue`). A continue token the
+ * Every object of a collection, page by page (`limit`, then `continue`), each object handed to
+ * the sink as its page arrives (see list-stream.ts) and then let go. A continue token the
  * apiserver has expired (410 Gone: the listing took longer than etcd keeps its snapshot) restarts
- * the listing once from the beginning; a second expiry is an error.
+ * the listing once from the beginning; a second expiry is an error. Returns how many objects the
+ * listing had.
  */
-export async function listAll(kc: KubeConfig, resource: AuditResource, namespace: string | undefined, limits: ListLimits, progress?: ListProgress): Promise<Record<string, unknown>[]> {
-  const what = `${AUDIT_RESOURCES[resource].title}${namespace === undefined ? '' : ` in namespace ${namespace}`}`;
+export async function listObjects(kc: KubeConfig, resource: AuditResource, namespace: string | undefined, limits: ListLimits, sink: ObjectSink, progress?: ListProgress): Promise<number> {
+  const { title, kind, apiVersion } = AUDIT_RESOURCES[resource];
+  const what = `${title}${namespace === undefined ? '' : ` in namespace ${namespace}`}`;
   const base = collectionPath(resource, namespace);
-  let items: Record<string, unknown>[] = [];
+  let listed = 0;
   let token = '';
   let restarted = false;
   for (let page = 0; page < limits.maxPages; page++) {
     const path = `${base}?limit=${limits.pageSize}${token === '' ? '' : `&continue=${encodeURIComponent(token)}`}`;
+    const signal = AbortSignal.timeout(limits.requestTimeoutMs);
     let list: Record<string, unknown>;
     try {
-      list = await request(kc, path, what, limits.requestTimeoutMs);
+      const response = await kubeResponse(kc, 'GET', path, undefined, { signal });
+      // The items of a typed list carry no kind of their own; the rules need one.
+      list = await readList(bodyChunks(response.body), (item) => {
+        listed += 1;
+        sink.object({ kind, apiVersion, ...record(item) });
+      });
     } catch (err) {
+      if (signal.aborted) throw timedOut(what, path, limits.requestTimeoutMs);
+      if (err instanceof ListStreamError) throw new AuditError(`listing ${what} failed: the answer to GET ${path} is not a list: ${err.message}`);
+      if (err instanceof BrokenAnswer) {
+        throw new AuditError(`listing ${what} failed: the connection broke while the answer to GET ${path} arrived (${err.message}); ` +
+          'retry, or audit one namespace at a time with --namespace');
+      }
       if (!(err instanceof KubeError)) throw err;
-      if (token === '' || restarted) throw new AuditError(`${explain(err, what)}${restarted ? ' (after one restart); retry when the cluster is less busy' : ''}`);
+      if (err.status !== 410 || token === '' || restarted) {
+        throw new AuditError(`${explain(err, what)}${restarted ? ' (after one restart); retry when the cluster is less busy' : ''}`);
+      }
       restarted = true;
       progress?.note(`the apiserver expired the continue token while listing ${what} (410 Gone: listing took too long); listed them again from the start`);
-      items = [];
+      sink.restart();
+      listed = 0;
       token = '';
       continue;
     }
-    // The items of a typed list carry no kind of their own; the rules need one.
-    const kind = (text(list.kind) ?? '').replace(/List$/, '');
-    const apiVersion = text(list.apiVersion);
-    const pageItems = Array.isArray(list.items) ? list.items.map(record) : [];
-    items.push(...pageItems.map((item) => ({ kind, apiVersion, ...item })));
     const metadata = record(list.metadata);
     token = text(metadata.continue) ?? '';
-    progress?.page(resource, items.length, typeof metadata.remainingItemCount === 'number' ? metadata.remainingItemCount : undefined);
-    if (token === '') return items;
+    progress?.page(resource, listed, typeof metadata.remainingItemCount === 'number' ? metadata.remainingItemCount : undefined);
+    if (token === '') return listed;
   }
   throw new AuditError(`listing ${what} needed more than ${limits.maxPages} pages of ${limits.pageSize}; audit one namespace at a time with --namespace`);
 }
@@ -122,6 +158,10 @@ export interface AuditSettings {
 
 export interface AuditedObject {
   readonly object: ObjectRef;
+  /** metadata.uid ('' when the apiserver gave none), for reports that point at the object. */
+  readonly uid: string;
+  /** When the object was last written: its newest managedFields time, else its creationTimestamp. */
+  readonly writtenAt: string | undefined;
   readonly findings: Judged[];
   readonly ruleErrors: RuleError[];
   /** The namespace's endpoint-guard.io/mode label, when it names a mode. */
@@ -132,16 +172,23 @@ export interface AuditedObject {
   readonly spared: boolean;
 }
 
+export interface KindCounts { readonly endpoints: number; readonly endpointSlices: number }
+
 export interface AuditReport {
   readonly settings: AuditSettings;
   /** undefined: the whole cluster. */
   readonly namespace: string | undefined;
   readonly namespaces: readonly NamespaceInfo[];
   readonly services: number;
-  /** Every Endpoints and EndpointSlice checked (written by people and tools, not the control plane). */
+  /**
+   * The objects with findings or rule errors, in the order listed (Endpoints, then slices). Clean
+   * objects are only counted: a cluster of 100,000 slices costs memory for what is wrong in it.
+   */
   readonly objects: readonly AuditedObject[];
+  /** Every Endpoints and EndpointSlice checked (written by people and tools, not the control plane). */
+  readonly checked: KindCounts;
   /** Objects the control plane writes: the webhooks exempt those writers, so they are not checked. */
-  readonly controlPlane: { readonly endpoints: number; readonly endpointSlices: number };
+  readonly controlPlane: KindCounts;
   readonly notes: readonly string[];
 }
 
@@ -162,7 +209,77 @@ export function objectRefOf(raw: Record<string, unknown>): ObjectRef {
   };
 }
 
-/** Lists the cluster (or one namespace) and checks every Endpoints and EndpointSlice in it. */
+/** When the object was last written: the newest time in its managedFields, else its creationTimestamp. */
+export function lastWritten(metadata: Record<string, unknown>): string | undefined {
+  let newest: string | undefined;
+  let newestMs = Number.NEGATIVE_INFINITY;
+  for (const entry of Array.isArray(metadata.managedFields) ? metadata.managedFields : []) {
+    const time = text(record(entry).time);
+    const ms = time === null ? Number.NaN : Date.parse(time);
+    if (time !== null && ms > newestMs) {
+      newest = time;
+      newestMs = ms;
+    }
+  }
+  return newest ?? text(metadata.creationTimestamp) ?? undefined;
+}
+
+/** Checks the Endpoints or the EndpointSlices of one listing, page by page, keeping findings and counts. */
+function objectChecker(settings: AuditSettings, modes: ReadonlyMap<string, Mode | undefined>, services: ReadonlyMap<string, ServiceLookup>) {
+  const noServices = serviceLookup([]);
+  let kept: AuditedObject[] = [];
+  let checked = 0;
+  let controlPlane = 0;
+  const check = (raw: Record<string, unknown>): void => {
+    if (writtenByControlPlane(raw)) {
+      controlPlane += 1;
+      return;
+    }
+    checked += 1;
+    const ref = objectRefOf(raw);
+    const ns = ref.namespace ?? '';
+    const result = checkObject({
+      object: raw, operation: 'CREATE', version: settings.version, softEndpointLimit: settings.softEndpointLimit,
+      services: services.get(ns) ?? noServices,
+    });
+    const findings = judge(result.findings, settings.rules);
+    if (findings.length === 0 && result.ruleErrors.length === 0) return;
+    const wouldReject = findings.some((f) => f.severity === 'error') || (result.ruleErrors.length > 0 && settings.onRuleError === 'deny');
+    const namespaceMode = modes.get(ns);
+    const optedOut = namespaceMode === 'off' || namespaceMode === 'complain';
+    const metadata = record(raw.metadata);
+    kept.push({
+      object: ref, uid: text(metadata.uid) ?? '', writtenAt: lastWritten(metadata), findings, ruleErrors: result.ruleErrors, namespaceMode,
+      rejected: wouldReject && !optedOut, spared: wouldReject && optedOut,
+    });
+  };
+  return {
+    sink: {
+      object: check,
+      restart: () => {
+        kept = [];
+        checked = 0;
+        controlPlane = 0;
+      },
+    } satisfies ObjectSink,
+    result: () => ({ kept, checked, controlPlane }),
+  };
+}
+
+/** A sink that keeps what `keep` makes of each object, and forgets it on a restart. */
+function collect<T>(keep: (raw: Record<string, unknown>) => T): { sink: ObjectSink; items: () => T[] } {
+  let items: T[] = [];
+  return {
+    sink: { object: (raw) => void items.push(keep(raw)), restart: () => (items = []) },
+    items: () => items,
+  };
+}
+
+/**
+ * Lists the cluster (or one namespace) and checks every Endpoints and EndpointSlice in it, a page
+ * at a time: Namespaces and Services first, kept as the rules need them (modes, ServiceInfo),
+ * then each object is checked as its page arrives and let go, so memory follows the findings, not the cluster.
+ */
 export async function auditCluster(kc: KubeConfig, namespace: string | undefined, settings: AuditSettings, limits: ListLimits, progress?: ListProgress): Promise<AuditReport> {
   const notes: string[] = [];
   const tracked: ListProgress = {
@@ -172,41 +289,33 @@ export async function auditCluster(kc: KubeConfig, namespace: string | undefined
       progress?.note(message);
     },
   };
-  const namespaces = namespace === undefined
-    ? await listAll(kc, 'namespaces', undefined, limits, tracked)
-    : [await request(kc, `/api/v1/namespaces/${encodeURIComponent(namespace)}`, `namespace ${namespace}`, limits.requestTimeoutMs)];
-  const services = await listAll(kc, 'services', namespace, limits, tracked);
-  const endpoints = await listAll(kc, 'endpoints', namespace, limits, tracked);
-  const slices = await listAll(kc, 'endpointslices', namespace, limits, tracked);
+  const namespaces = collect(namespaceInfo);
+  if (namespace === undefined) await listObjects(kc, 'namespaces', undefined, limits, namespaces.sink, tracked);
+  else namespaces.sink.object(await request(kc, `/api/v1/namespaces/${encodeURIComponent(namespace)}`, `namespace ${namespace}`, limits.requestTimeoutMs));
+  const services = collect(serviceInfo);
+  await listObjects(kc, 'services', namespace, limits, services.sink, tracked);
 
-  const infos = namespaces.map(namespaceInfo);
+  const infos = namespaces.items();
   const modes = new Map(infos.map((n) => [n.name, n.mode]));
   const byNamespace = new Map<string, ServiceInfo[]>();
-  for (const s of services.map(serviceInfo)) byNamespace.set(s.namespace, [...(byNamespace.get(s.namespace) ?? []), s]);
-
-  const checked: AuditedObject[] = [];
-  const controlPlane = { endpoints: 0, endpointSlices: 0 };
-  for (const raw of [...endpoints, ...slices]) {
-    if (writtenByControlPlane(raw)) {
-      if (raw.kind === 'EndpointSlice') controlPlane.endpointSlices += 1;
-      else controlPlane.endpoints += 1;
-      continue;
-    }
-    const ref = objectRefOf(raw);
-    const ns = ref.namespace ?? '';
-    const result = checkObject({
-      object: raw, operation: 'CREATE', version: settings.version, softEndpointLimit: settings.softEndpointLimit,
-      services: serviceLookup(byNamespace.get(ns) ?? []),
-    });
-    const findings = judge(result.findings, settings.rules);
-    const wouldReject = !decide(findings, 'enforce', Number.MAX_SAFE_INTEGER).allowed ||
-      (result.ruleErrors.length > 0 && settings.onRuleError === 'deny');
-    const namespaceMode = modes.get(ns);
-    const optedOut = namespaceMode === 'off' || namespaceMode === 'complain';
-    checked.push({
-      object: ref, findings, ruleErrors: result.ruleErrors, namespaceMode,
-      rejected: wouldReject && !optedOut, spared: wouldReject && optedOut,
-    });
+  for (const s of services.items()) {
+    const list = byNamespace.get(s.namespace);
+    if (list === undefined) byNamespace.set(s.namespace, [s]);
+    else list.push(s);
   }
-  return { settings, namespace, namespaces: infos, services: services.length, objects: checked, controlPlane, notes };
+  const lookups = new Map([...byNamespace].map(([ns, list]) => [ns, serviceLookup(list)]));
+
+  const endpoints = objectChecker(settings, modes, lookups);
+  await listObjects(kc, 'endpoints', namespace, limits, endpoints.sink, tracked);
+  const slices = objectChecker(settings, modes, lookups);
+  await listObjects(kc, 'endpointslices', namespace, limits, slices.sink, tracked);
+  const e = endpoints.result();
+  const s = slices.result();
+  return {
+    settings, namespace, namespaces: infos, services: services.items().length,
+    objects: [...e.kept, ...s.kept],
+    checked: { endpoints: e.checked, endpointSlices: s.checked },
+    controlPlane: { endpoints: e.controlPlane, endpointSlices: s.controlPlane },
+    notes,
+  };
 }

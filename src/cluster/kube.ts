@@ -67,42 +67,71 @@ export class KubeError extends Error {
   }
 }
 
+export type KubeMethod = 'GET' | 'POST' | 'PUT' | 'PATCH';
+
+export interface KubeRequestOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** The body's media type (default application/json; server-side apply sends application/apply-patch+yaml). */
+  readonly contentType?: string | undefined;
+}
+
+/** A successful answer whose body is not read yet: a list can be read as it arrives. */
+export interface KubeResponse {
+  readonly status: number;
+  readonly body: AsyncIterable<Uint8Array>;
+  text(): Promise<string>;
+}
+
 /**
- * One request to the apiserver with the kubeconfig's credentials; the JSON answer, or a
- * KubeError carrying the status and the apiserver's own message.
+ * One request to the apiserver with the kubeconfig's credentials; the response once its status
+ * says success, or a KubeError carrying the status and the apiserver's own message. undici's
+ * request, not fetch: its body holds back the connection while the reader is busy (64 KiB
+ * buffered), where fetch's body takes in a whole 12 MB page of a list meanwhile.
  */
-export async function kubeRequest(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
+export async function kubeResponse(kc: KubeConfig, method: KubeMethod, path: string, body?: unknown, options: KubeRequestOptions = {}): Promise<KubeResponse> {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new KubeError(0, 'kubeconfig has no current cluster');
   const url = cluster.server.replace(/\/+$/, '') + path;
-  const [{ HttpMethod, RequestContext }, { fetch }] = await Promise.all([import('@kubernetes/client-node'), import('undici')]);
+  const [{ HttpMethod, RequestContext }, { request }] = await Promise.all([import('@kubernetes/client-node'), import('undici')]);
   const ctx = new RequestContext(url, HttpMethod[method]);
   await kc.applySecurityAuthentication(ctx);
   const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
   let response;
   try {
-    response = await fetch(url, {
+    response = await request(url, {
       method,
       headers,
       dispatcher: ctx.getDispatcher(),
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      ...(signal ? { signal } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     });
   } catch (err) {
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
     throw new KubeError(0, `${method} ${url} failed: ${messageOf(err)}${cause}`);
   }
+  const status = response.statusCode;
+  if (status < 200 || status > 299) {
+    const text = await response.body.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const message = typeof json === 'object' && json !== null && 'message' in json && typeof json.message === 'string' ? json.message : text.slice(0, 200);
+    throw new KubeError(status, `${method} ${path}: HTTP ${status}: ${message}`);
+  }
+  return { status, body: response.body, text: () => response.body.text() };
+}
+
+/** One request to the apiserver; the JSON answer (see kubeResponse). */
+export async function kubeRequest(kc: KubeConfig, method: KubeMethod, path: string, body?: unknown, signal?: AbortSignal, contentType?: string): Promise<unknown> {
+  const response = await kubeResponse(kc, method, path, body, { signal, contentType });
   const text = await response.text();
-  let json: unknown;
   try {
-    json = text === '' ? undefined : JSON.parse(text);
+    return text === '' ? undefined : JSON.parse(text);
   } catch {
     throw new KubeError(response.status, `${method} ${path}: HTTP ${response.status}, not JSON: ${text.slice(0, 200)}`);
   }
-  if (!response.ok) {
-    const message = typeof json === 'object' && json !== null && 'message' in json && typeof json.message === 'string' ? json.message : text.slice(0, 200);
-    throw new KubeError(response.status, `${method} ${path}: HTTP ${response.status}: ${message}`);
-  }
-  return json;
 }

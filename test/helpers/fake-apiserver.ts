@@ -1,9 +1,11 @@
 // A small kube-apiserver for tests: real HTTPS (a CA from generateCertificates that clients
 // verify), bearer-token authentication, and the JSON shapes the real one sends for the resources
 // endpoint-guard reads and writes. Lists page with limit/continue; watches stream newline-delimited
-// events and stay open; single objects answer GET/POST/PUT with 404/409 as Status objects.
+// events and stay open; single objects answer GET/POST/PUT with 404/409 as Status objects, and
+// PATCH as server-side apply.
 // Tests steer it: add/modify/remove objects (watchers are told), drop watches, compact the event
-// history (a watch resumed from before it gets 410 Gone), expire continue tokens, slow lists down.
+// history (a watch resumed from before it gets 410 Gone), expire continue tokens, slow lists down,
+// cut a list off, stop serving a resource (a missing CRD), or serve generated objects in lists.
 //
 //   const api = await startFakeApiserver(t);               // closed in t.after
 //   api.add('namespaces', { metadata: { name: 'team-a' } });
@@ -16,7 +18,9 @@ import { type Server, createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import { generateCertificates } from '../../src/server/tls.ts';
 
 export const RESOURCES = {
@@ -24,6 +28,8 @@ export const RESOURCES = {
   services: { group: '', version: 'v1', kind: 'Service', namespaced: true },
   endpoints: { group: '', version: 'v1', kind: 'Endpoints', namespaced: true },
   endpointslices: { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', namespaced: true },
+  policyreports: { group: 'wgpolicyk8s.io', version: 'v1alpha2', kind: 'PolicyReport', namespaced: true },
+  reports: { group: 'openreports.io', version: 'v1alpha1', kind: 'Report', namespaced: true },
   validatingwebhookconfigurations: { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingWebhookConfiguration', namespaced: false },
   mutatingwebhookconfigurations: { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'MutatingWebhookConfiguration', namespaced: false },
   validatingadmissionpolicies: { group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingAdmissionPolicy', namespaced: false },
@@ -40,6 +46,18 @@ export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
+  /** The content-type header of a request with a body. */
+  readonly contentType?: string | undefined;
+}
+
+/**
+ * Objects made on demand for lists, never stored: make(i) for each i below count. The keys
+ * (namespace/name) must increase with i, so a page is found by binary search and only its
+ * objects are made.
+ */
+export interface GeneratedObjects {
+  readonly count: number;
+  make(index: number): unknown;
 }
 
 export interface FakeApiserverOptions {
@@ -84,6 +102,16 @@ export interface FakeApiserver {
   delayLists(resource: Resource, ms: number): void;
   /** The next `times` requests with this method whose path starts with `pathPrefix` get this Status. */
   failNext(method: string, pathPrefix: string, status: number, reason: string, message: string, times?: number): void;
+  /**
+   * Lists of `resource` also serve these objects, made page by page when asked for, so a list of
+   * 20,000 large slices costs the server one page of memory. They are not in get(), list(),
+   * watches or writes. Replaces an earlier generator of the resource.
+   */
+  generate(resource: Resource, objects: GeneratedObjects): void;
+  /** The next list of `resource` sends the first half of its body, then drops the connection. */
+  cutNextList(resource: Resource): void;
+  /** Stops serving a resource, as a cluster without its CRD: every request for it gets 404 from now on. */
+  uninstall(resource: Resource): void;
   /** A client-node KubeConfig for this server (CA verified, token user). */
   kubeConfig(): KubeConfig;
   /** Writes a kubeconfig file into `dir` (name: kubeconfig) and returns its path. */
@@ -120,6 +148,25 @@ const groupResource = (resource: Resource): string => {
   const { group } = RESOURCES[resource];
   return group === '' ? resource : `${resource}.${group}`;
 };
+
+/** Two lists sorted by key, as one. */
+function mergeByKey(a: readonly KubeObject[], b: readonly KubeObject[]): KubeObject[] {
+  const merged: KubeObject[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && keyOf(x) <= keyOf(y))) {
+      merged.push(x as KubeObject);
+      i += 1;
+    } else {
+      merged.push(y);
+      j += 1;
+    }
+  }
+  return merged;
+}
 
 export function statusBody(code: number, reason: string, message: string, details?: Record<string, unknown>): Record<string, unknown> {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
@@ -160,18 +207,23 @@ function route(path: string): { resource: Resource; namespace?: string; name?: s
   const parts = path.split('/').filter((p) => p !== '');
   let rest: string[];
   let group: string;
+  let version: string;
   if (parts[0] === 'api' && parts[1] === 'v1') {
     group = '';
+    version = 'v1';
     rest = parts.slice(2);
   } else if (parts[0] === 'apis' && parts.length >= 3) {
     group = parts[1] ?? '';
-    if (parts[2] !== 'v1') return undefined;
+    version = parts[2] ?? '';
     rest = parts.slice(3);
   } else {
     return undefined;
   }
-  const known = (name: string | undefined): Resource | undefined =>
-    (name !== undefined && Object.hasOwn(RESOURCES, name) && RESOURCES[name as Resource].group === group ? (name as Resource) : undefined);
+  const known = (name: string | undefined): Resource | undefined => {
+    if (name === undefined || !Object.hasOwn(RESOURCES, name)) return undefined;
+    const resource = RESOURCES[name as Resource];
+    return resource.group === group && resource.version === version ? (name as Resource) : undefined;
+  };
   // /namespaces/NS/RESOURCE[/NAME] for namespaced resources; /RESOURCE[/NAME] otherwise.
   if (rest[0] === 'namespaces' && rest.length >= 3) {
     const resource = known(rest[2]);
@@ -184,7 +236,7 @@ function route(path: string): { resource: Resource; namespace?: string; name?: s
   return { resource, ...(rest[1] !== undefined ? { name: rest[1] } : {}) };
 }
 
-export async function startFakeApiserver(t: TestContext, options: FakeApiserverOptions = {}): Promise<FakeApiserver> {
+export async function startFakeApiserver(t: Pick<TestContext, 'after'>, options: FakeApiserverOptions = {}): Promise<FakeApiserver> {
   const token = options.token ?? randomBytes(16).toString('hex');
   const goneAs = options.goneAs ?? 'event';
   const pems = await generateCertificates('default/kubernetes', { caName: 'fake apiserver CA' });
@@ -196,6 +248,9 @@ export async function startFakeApiserver(t: TestContext, options: FakeApiserverO
   const expired = new Map<Resource, number>();
   const delays = new Map<Resource, number>();
   const failures: Failure[] = [];
+  const generators = new Map<Resource, { objects: GeneratedObjects; rv: number }>();
+  const uninstalled = new Set<Resource>();
+  const cutLists = new Set<Resource>();
   let history: HistoryEvent[] = [];
   let rv = 1;
   let compactedBelow = 0;
@@ -295,21 +350,69 @@ export async function startFakeApiserver(t: TestContext, options: FakeApiserverO
       }
     }
     const limit = Number(query.get('limit') ?? '0');
-    const all = sorted(resource, namespace).filter((o) => keyOf(o) > start || start === '');
+    const stored = sorted(resource, namespace).filter((o) => keyOf(o) > start || start === '');
+    const made = generatedAfter(resource, namespace, start, limit > 0 ? limit : Number.POSITIVE_INFINITY);
+    const all = made.total === 0 ? stored : mergeByKey(stored, made.items);
+    const total = stored.length + made.total;
     const page = limit > 0 ? all.slice(0, limit) : all;
     const last = page.at(-1);
-    const more = limit > 0 && all.length > limit && last !== undefined;
+    const more = limit > 0 && total > limit && last !== undefined;
     const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
     if (more) {
       metadata.continue = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start: keyOf(last) })).toString('base64url');
-      metadata.remainingItemCount = all.length - page.length;
+      metadata.remainingItemCount = total - page.length;
     }
     // As the real apiserver: the items of a typed list carry no kind or apiVersion of their own.
     const items = page.map(({ kind: _kind, apiVersion: _apiVersion, ...rest }) => rest);
     const body = { kind: `${RESOURCES[resource].kind}List`, apiVersion: apiVersionOf(resource), metadata, items };
+    if (cutLists.delete(resource)) {
+      const text = Buffer.from(JSON.stringify(body));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': text.length });
+      res.write(text.subarray(0, text.length >> 1), () => res.destroy());
+      return;
+    }
     const delay = delays.get(resource) ?? 0;
     if (delay > 0) later(delay, () => { if (!res.destroyed) send(res, 200, body); });
     else send(res, 200, body);
+  }
+
+  /**
+   * Up to `max` generated objects after `start` (in `namespace`, when given), made now, and how
+   * many there are after `start` in all.
+   */
+  function generatedAfter(resource: Resource, namespace: string | undefined, start: string, max: number): { items: KubeObject[]; total: number } {
+    const generator = generators.get(resource);
+    if (generator === undefined) return { items: [], total: 0 };
+    const { objects, rv: madeAt } = generator;
+    const make = (index: number): KubeObject => {
+      const object = record(objects.make(index)) as KubeObject;
+      object.metadata = record(object.metadata);
+      object.kind = RESOURCES[resource].kind;
+      object.apiVersion = apiVersionOf(resource);
+      if (RESOURCES[resource].namespaced) object.metadata.namespace ??= 'default';
+      object.metadata.uid ??= `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
+      object.metadata.resourceVersion ??= String(madeAt);
+      object.metadata.creationTimestamp ??= '2024-01-01T00:00:00Z';
+      return object;
+    };
+    const key = (index: number): string => keyOf(make(index));
+    // The first index whose key passes `ok`, for a predicate that turns true once and stays true.
+    const firstIndex = (ok: (k: string) => boolean): number => {
+      let lo = 0;
+      let hi = objects.count;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (ok(key(mid))) hi = mid;
+        else lo = mid + 1;
+      }
+      return lo;
+    };
+    const prefix = namespace === undefined ? '' : `${namespace}/`;
+    const from = firstIndex((k) => k > start && k >= prefix);
+    const to = namespace === undefined ? objects.count : firstIndex((k) => k >= prefix && !k.startsWith(prefix));
+    const items: KubeObject[] = [];
+    for (let i = from; i < to && items.length < max; i++) items.push(make(i));
+    return { items, total: Math.max(0, to - from) };
   }
 
   function serveWatch(req: IncomingMessage, res: ServerResponse, resource: Resource, namespace: string | undefined, query: URLSearchParams): void {
@@ -378,7 +481,7 @@ export async function startFakeApiserver(t: TestContext, options: FakeApiserverO
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const method = req.method ?? 'GET';
-    requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams) });
+    requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType: req.headers['content-type'] });
     if (req.headers.authorization !== `Bearer ${token}`) return sendStatus(res, 401, 'Unauthorized', 'Unauthorized');
     const failure = failures.find((f) => f.times > 0 && f.method === method && url.pathname.startsWith(f.pathPrefix));
     if (failure !== undefined) {
@@ -386,7 +489,7 @@ export async function startFakeApiserver(t: TestContext, options: FakeApiserverO
       return sendStatus(res, failure.status, failure.reason, failure.message);
     }
     const target = route(url.pathname);
-    if (target === undefined) return sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource');
+    if (target === undefined || uninstalled.has(target.resource)) return sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource');
     const { resource, namespace, name } = target;
     if (method === 'GET' && name === undefined) {
       const watch = url.searchParams.get('watch');
@@ -403,7 +506,66 @@ export async function startFakeApiserver(t: TestContext, options: FakeApiserverO
     if ((method === 'POST' && name === undefined) || (method === 'PUT' && name !== undefined)) {
       return serveWrite(req, res, method, resource, namespace, name);
     }
+    if (method === 'PATCH' && name !== undefined) return serveApply(req, res, resource, namespace, name, url.searchParams);
     return sendStatus(res, 405, 'MethodNotAllowed', `${method} is not supported by the fake apiserver on ${url.pathname}`);
+  }
+
+  /**
+   * Server-side apply (PATCH, application/apply-patch+yaml) as the apiserver answers it for one
+   * field manager: the applied configuration becomes the object (creating it: 201), with the
+   * server's own metadata kept; an apply that changes nothing writes nothing (same
+   * resourceVersion, no event). Fields other managers own are not tracked: with force=true they
+   * would be taken over, which is what the one manager here asks for.
+   */
+  async function serveApply(req: IncomingMessage, res: ServerResponse, resource: Resource, namespace: string | undefined, name: string, query: URLSearchParams): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (req.headers['content-type'] !== 'application/apply-patch+yaml') {
+      return sendStatus(res, 415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+    }
+    const manager = query.get('fieldManager') ?? '';
+    if (manager === '') {
+      return sendStatus(res, 422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+    }
+    let body: KubeObject;
+    try {
+      body = record(parseYaml(Buffer.concat(chunks).toString('utf8'))) as KubeObject;
+      body.metadata = record(body.metadata);
+    } catch (err) {
+      return sendStatus(res, 400, 'BadRequest', `error decoding YAML: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const { kind } = RESOURCES[resource];
+    if (body.kind !== kind || body.apiVersion !== apiVersionOf(resource)) {
+      return sendStatus(res, 400, 'BadRequest', `the applied object is ${String(body.apiVersion)} ${String(body.kind)}, not ${apiVersionOf(resource)} ${kind}`);
+    }
+    if (str(body.metadata.name) !== name) {
+      return sendStatus(res, 400, 'BadRequest', `the name of the object (${str(body.metadata.name)}) does not match the name on the URL (${name})`);
+    }
+    if (namespace !== undefined) {
+      if (body.metadata.namespace !== undefined && body.metadata.namespace !== namespace) {
+        return sendStatus(res, 400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+      }
+      if (!objects('namespaces').has(`/${namespace}`)) {
+        return sendStatus(res, 404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
+      }
+      body.metadata.namespace = namespace;
+    }
+    const existing = objects(resource).get(`${namespace ?? ''}/${name}`);
+    const applied = normalize(resource, body);
+    const entry = { manager, operation: 'Apply', apiVersion: apiVersionOf(resource), time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), fieldsType: 'FieldsV1' };
+    if (existing === undefined) {
+      applied.metadata.managedFields = [entry];
+      return send(res, 201, write(resource, applied, 'ADDED'));
+    }
+    const serverFields = ['uid', 'resourceVersion', 'creationTimestamp', 'generation', 'managedFields'];
+    const withoutServerFields = (o: KubeObject) => ({ ...o, metadata: Object.fromEntries(Object.entries(o.metadata).filter(([k]) => !serverFields.includes(k))) });
+    if (isDeepStrictEqual(withoutServerFields(existing), withoutServerFields(applied))) return send(res, 200, existing);
+    const others = (Array.isArray(existing.metadata.managedFields) ? existing.metadata.managedFields : []).filter((m) => record(m).manager !== manager);
+    if (others.length > 0 && query.get('force') !== 'true') {
+      return sendStatus(res, 409, 'Conflict', `Apply failed with conflicts: fields of ${groupResource(resource)} "${name}" are managed by another manager; apply with force to take them`);
+    }
+    applied.metadata.managedFields = [entry];
+    return send(res, 200, write(resource, applied, 'MODIFIED'));
   }
 
   const server: Server = createServer({ cert: pems.cert, key: pems.key }, (req, res) => {
@@ -476,6 +638,12 @@ export async function startFakeApiserver(t: TestContext, options: FakeApiserverO
     expireContinue: (resource, times = 1) => expired.set(resource, (expired.get(resource) ?? 0) + times),
     delayLists: (resource, ms) => delays.set(resource, ms),
     failNext: (method, pathPrefix, status, reason, message, times = 1) => failures.push({ method, pathPrefix, status, reason, message, times }),
+    uninstall: (resource) => void uninstalled.add(resource),
+    cutNextList: (resource) => void cutLists.add(resource),
+    generate: (resource, objects) => {
+      rv += 1;
+      generators.set(resource, { objects, rv });
+    },
     kubeConfig: () => {
       const kc = new KubeConfig();
       kc.loadFromString(JSON.stringify(kubeconfigObject()));

@@ -6,6 +6,7 @@
 import * as clientNode from '@kubernetes/client-node';
 import * as admissionregistration from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import * as apps from 'kubernetes-models/apps/v1';
+import * as batch from 'kubernetes-models/batch/v1';
 import * as core from 'kubernetes-models/v1';
 import * as policy from 'kubernetes-models/policy/v1';
 import * as rbac from 'kubernetes-models/rbac.authorization.k8s.io/v1';
@@ -53,6 +54,7 @@ const MODELS: Readonly<Record<string, ModelClass>> = {
   'v1/Secret': core.Secret,
   'v1/ConfigMap': core.ConfigMap,
   'apps/v1/Deployment': apps.Deployment,
+  'batch/v1/CronJob': batch.CronJob,
   'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,
   'rbac.authorization.k8s.io/v1/ClusterRole': rbac.ClusterRole,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': rbac.ClusterRoleBinding,

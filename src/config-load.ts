@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { type Config, configSchema, loadedConfigSchema } from './config.ts';
 import { ruleIds } from './rules/catalogue.ts';
+import { type KubeVersion, parseKubeVersion } from './rules/version.ts';
 import { fsReason, messageOf } from './errors.ts';
 
 type ConfigKey = keyof Config;
@@ -159,3 +160,24 @@ const splitList = (value: string): string[] => value.split(',').map((s) => s.tri
 
 /** The yaml package ends its first line with ':' and puts a code frame below; keep the sentence. */
 const firstLine = (text: string): string => (text.split('\n')[0] ?? text).replace(/:\s*$/, '');
+
+/**
+ * The settings of a one-shot command (lint, audit, manifests): the flags it was given among
+ * `flagNames` (read with `str`) over the environment and the config file, and the Kubernetes
+ * version they select.
+ */
+export function loadCommandConfig(
+  str: (flag: string) => string | undefined, env: LoadConfigInput['env'],
+  flagNames: readonly (keyof ConfigFlags)[] = ['config', 'kubernetes-version'],
+): { ok: true; config: Config; version: KubeVersion } | { ok: false; message: string } {
+  const flags: ConfigFlags = {};
+  for (const flag of flagNames) {
+    const value = str(flag);
+    if (value !== undefined) flags[flag] = value;
+  }
+  const loaded = loadConfig({ flags, env });
+  if (!loaded.ok) return loaded;
+  const version = parseKubeVersion(loaded.config.kubernetesVersion);
+  if (version === undefined) return { ok: false, message: `unknown Kubernetes version ${loaded.config.kubernetesVersion}` }; // the schema refuses it first
+  return { ok: true, config: loaded.config, version };
+}

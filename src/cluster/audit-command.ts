@@ -4,14 +4,14 @@
 // checking in audit.ts. Exit 1 when enforce would reject something.
 import type { ParseArgsOptionsConfig } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { type ConfigFlags, loadConfig } from '../config-load.ts';
+import { loadCommandConfig } from '../config-load.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io, commandArgs, kubectlYaml } from '../io.ts';
 import { lintMessage, objectLabel } from '../lint/run.ts';
 import type { Judged } from '../policy.ts';
 import { catalogue } from '../rules/catalogue.ts';
 import { errorBody } from '../rules/finding.ts';
 import { formatPath } from '../rules/path.ts';
-import { formatKubeVersion, parseKubeVersion } from '../rules/version.ts';
+import { formatKubeVersion } from '../rules/version.ts';
 import { AUDIT_RESOURCES, AuditError, type AuditReport, type AuditedObject, DEFAULT_LIST_LIMITS, type ListProgress, auditCluster } from './audit.ts';
 import { loadKubeConfig } from './kube.ts';
 import {
@@ -81,16 +81,9 @@ export async function runAudit(values: Values, io: Io): Promise<number> {
   const namespace = str('namespace');
   if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) return usage(`--namespace ${JSON.stringify(namespace)} is not a namespace name`);
 
-  const flags: ConfigFlags = {};
-  for (const flag of ['config', 'kubernetes-version', 'kubeconfig'] as const) {
-    const value = str(flag);
-    if (value !== undefined) flags[flag] = value;
-  }
-  const loaded = loadConfig({ flags, env: io.env });
+  const loaded = loadCommandConfig(str, io.env, ['config', 'kubernetes-version', 'kubeconfig']);
   if (!loaded.ok) return usage(loaded.message);
-  const { config } = loaded;
-  const version = parseKubeVersion(config.kubernetesVersion);
-  if (version === undefined) return usage(`unknown Kubernetes version ${config.kubernetesVersion}`); // the schema refuses it first
+  const { config, version } = loaded;
   const kube = await loadKubeConfig({ file: config.kubeconfig, fallback: 'default', env: io.env });
   if (!kube.ok || kube.kc === undefined) {
     io.stderr(`endpoint-guard audit: ${kube.ok ? 'no kubeconfig found; pass --kubeconfig FILE' : kube.message}`);

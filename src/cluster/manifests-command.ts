@@ -4,10 +4,10 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { type ConfigFlags, loadConfig } from '../config-load.ts';
-import { type Config, configSchema } from '../config.ts';
+import { loadCommandConfig } from '../config-load.ts';
+import { configSchema } from '../config.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io, commandArgs, kubectlYaml } from '../io.ts';
-import { type KubeVersion, formatKubeVersion, parseKubeVersion } from '../rules/version.ts';
+import { formatKubeVersion } from '../rules/version.ts';
 import { certificatePaths } from '../server/tls.ts';
 import { admissionPolicies } from '../policies/policies.ts';
 import { KubeError, loadKubeConfig } from './kube.ts';
@@ -116,20 +116,6 @@ async function readCaBundle(dir: string, io: Io): Promise<{ ok: true; pem: strin
   return { ok: false, message: `neither ${paths.ca} nor ${paths.cert} exists: run 'endpoint-guard certs --out ${dir}', or point --cert-dir at your certificates` };
 }
 
-/** The settings the command reads: the config file and environment, with --kubernetes-version over them. */
-function settingsOf(str: (name: string) => string | undefined, io: Io): { config: Config; version: KubeVersion } | string {
-  const flags: ConfigFlags = {};
-  const configFile = str('config');
-  const kubernetesVersion = str('kubernetes-version');
-  if (configFile !== undefined) flags.config = configFile;
-  if (kubernetesVersion !== undefined) flags['kubernetes-version'] = kubernetesVersion;
-  const loaded = loadConfig({ flags, env: io.env });
-  if (!loaded.ok) return loaded.message;
-  const version = parseKubeVersion(loaded.config.kubernetesVersion);
-  if (version === undefined) return `unknown Kubernetes version ${loaded.config.kubernetesVersion}`; // the schema refuses it first
-  return { config: loaded.config, version };
-}
-
 export async function runManifests(values: Values, io: Io): Promise<number> {
   const { usage, str } = commandArgs('manifests', values, io);
   const note = (text: string): void => io.stderr(`endpoint-guard manifests: ${text}`);
@@ -137,8 +123,8 @@ export async function runManifests(values: Values, io: Io): Promise<number> {
   if (!(AS as readonly string[]).includes(as)) return usage(`--as must be ${AS.join(' or ')}, not ${JSON.stringify(as)}`);
   const mode = str('mode') ?? 'complain';
   if (!(MANIFEST_MODES as readonly string[]).includes(mode)) return usage(`--mode must be ${MANIFEST_MODES.join(' or ')}, not ${JSON.stringify(mode)}`);
-  const settings = settingsOf(str, io);
-  if (typeof settings === 'string') return usage(settings);
+  const settings = loadCommandConfig(str, io.env);
+  if (!settings.ok) return usage(settings.message);
   const { config, version } = settings;
 
   let objects: Json[];

@@ -1,8 +1,7 @@
 // `endpoint-guard lint PATH...`: the command-line half. It checks the options, reads the inputs,
 // runs the rules through run.ts, picks a formatter and returns the exit code. Output goes through
 // the io it is given, so tests run it in process.
-import { type ConfigFlags, loadConfig } from '../config-load.ts';
-import { parseKubeVersion } from '../rules/version.ts';
+import { loadCommandConfig } from '../config-load.ts';
 import { formatApiserver } from './format/apiserver.ts';
 import { formatJson } from './format/json.ts';
 import { formatSarif } from './format/sarif.ts';
@@ -56,15 +55,9 @@ export async function runLint(values: Values, paths: readonly string[], io: Io):
   if (!oneOf(LINT_MODES, mode)) return usage(`--mode must be ${LINT_MODES.join(' or ')}, not ${JSON.stringify(mode)}`);
   if (paths.length === 0) return usage('give at least one PATH: a manifest file, a directory, or - for stdin');
 
-  const flags: ConfigFlags = {};
-  const configFile = str('config');
-  const kubernetesVersion = str('kubernetes-version');
-  if (configFile !== undefined) flags.config = configFile;
-  if (kubernetesVersion !== undefined) flags['kubernetes-version'] = kubernetesVersion;
-  const loaded = loadConfig({ flags, env: io.env });
+  const loaded = loadCommandConfig(str, io.env);
   if (!loaded.ok) return usage(loaded.message);
-  const version = parseKubeVersion(loaded.config.kubernetesVersion);
-  if (version === undefined) return usage(`unknown Kubernetes version ${loaded.config.kubernetesVersion}`); // the schema refuses it first
+  const { version } = loaded;
 
   const settings: LintSettings = {
     version,

@@ -155,7 +155,9 @@ async function runServe(values: Values, _positionals: string[], io: Io): Promise
   log.info({ signal }, 'shutting down');
   await server.close();
   log.info('stopped');
-  return EXIT_OK;
+  // Drained and stopped: nothing may keep the process alive now, such as log lines waiting for a
+  // reader that has stopped reading (they get a bounded time at exit, see log.ts).
+  process.exit(EXIT_OK);
 }
 
 /**

@@ -80,8 +80,8 @@ describe('metrics over the metrics port', { timeout: 60_000 }, () => {
     const cert = new X509Certificate(await readFile(join(s.certDir, CERT_FILE)));
     const { samples } = await scrape(metricsUrl(s.serving.metricsUrl));
     assert.equal(valueOf(samples, 'endpoint_guard_certificate_expiry_timestamp_seconds'), Math.floor(cert.validToDate.getTime() / 1000));
-    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { result: 'loaded' }), 0);
-    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { result: 'rejected' }), 0);
+    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { certificate: 'serving', result: 'loaded' }), 0);
+    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { certificate: 'serving', result: 'rejected' }), 0);
   });
 
   test('keeps at most N+1 user label values on the Endpoints writers metric however many users write', async (t) => {

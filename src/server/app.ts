@@ -76,6 +76,8 @@ export interface WebhookServer {
   readonly port: number;
   /** Serves this pair to new connections; connections already open keep theirs. Throws on a bad pair. */
   setCertificate(pair: { readonly cert: string | Buffer; readonly key: string | Buffer }): void;
+  /** Asks new connections for client certificates signed by this CA (with clientCa set at start). Throws on a bad PEM. */
+  setClientCa(pem: string): void;
   /**
    * Graceful stop: /readyz turns 503 and every answer closes its connection; after
    * shutdownDelayMs the listener closes; requests in flight finish (up to shutdownGraceMs); then
@@ -269,11 +271,16 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     return closed;
   };
 
-  const setCertificate: WebhookServer['setCertificate'] = (pair) => {
-    server.setSecureContext(tlsServerOptions({ ...options.tls, cert: pair.cert, key: pair.key }));
+  // A new secure context replaces the whole old one: each change keeps the rest of what is in use.
+  let material = options.tls;
+  const setTls = (next: ServerTlsMaterial) => {
+    server.setSecureContext(tlsServerOptions(next));
+    material = next;
   };
+  const setCertificate: WebhookServer['setCertificate'] = (pair) => setTls({ ...material, cert: pair.cert, key: pair.key });
+  const setClientCa: WebhookServer['setClientCa'] = (pem) => setTls({ ...material, clientCa: pem });
 
-  return { url, port, setCertificate, close };
+  return { url, port, setCertificate, setClientCa, close };
 }
 
 /** While draining, how often connections gone idle are looked for. */

@@ -10,6 +10,10 @@ import { REVIEW_FAILURES, type ReviewFailure } from './review-guard.ts';
 
 export type Route = 'validate' | 'mutate';
 
+/** The certificates read from files and reloaded when they change: the serving pair and the client CA. */
+export type CertificateRole = 'serving' | 'client-ca';
+const CERTIFICATE_ROLES: readonly CertificateRole[] = ['serving', 'client-ca'];
+
 // An admission review takes well under a millisecond to a few milliseconds; the apiserver gives
 // up after timeoutSeconds (5 s in deploy/). The buckets resolve the fast path finely and still
 // show when answers creep towards the timeout.
@@ -30,8 +34,8 @@ export interface WebhookMetrics {
   observeReview(route: Route, log: ReviewLog, seconds: number): void;
   /** The serving certificate now in use (at start, or after a reload). */
   certificateInUse(notAfter: Date): void;
-  /** Changed certificate files were seen: loaded, or rejected (the previous certificate stays). */
-  certificateReloaded(result: 'loaded' | 'rejected'): void;
+  /** Changed certificate files were seen: loaded, or rejected (what is in use stays). */
+  certificateReloaded(certificate: CertificateRole, result: 'loaded' | 'rejected'): void;
   /** The cluster cache's state: synced or not, and each failed list or watch. */
   readonly cluster: CacheEvents;
   /** A connection closed by a limit (maxConnections, a timeout) or refused (bad HTTP, a failed TLS handshake). */
@@ -99,12 +103,13 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
   });
   const certificateReloads = counter(
     'endpoint_guard_certificate_reloads_total',
-    'Changed certificate files seen: loaded, or rejected (the previous certificate stays in use).',
-    ['result'],
+    'Changed certificate files seen, by certificate (serving, client-ca): loaded, or rejected (what was in use stays in use).',
+    ['certificate', 'result'],
   );
-  // Both results exist from the start, so an alert on rejected can use increase() from zero.
-  certificateReloads.inc({ result: 'loaded' }, 0);
-  certificateReloads.inc({ result: 'rejected' }, 0);
+  // Every series exists from the start, so an alert on rejected can use increase() from zero.
+  for (const certificate of CERTIFICATE_ROLES) {
+    for (const result of ['loaded', 'rejected'] as const) certificateReloads.inc({ certificate, result }, 0);
+  }
 
   const clusterSynced = gauge(
     'endpoint_guard_cluster_cache_synced',
@@ -155,8 +160,8 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
     certificateInUse(notAfter) {
       certificateExpiry.set(Math.floor(notAfter.getTime() / 1000));
     },
-    certificateReloaded(result) {
-      certificateReloads.inc({ result });
+    certificateReloaded(certificate, result) {
+      certificateReloads.inc({ certificate, result });
     },
     cluster: {
       synced: (resource, ok) => clusterSynced.set({ resource }, ok ? 1 : 0),

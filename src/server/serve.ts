@@ -11,7 +11,7 @@ import { type CertificateRole, type WebhookMetrics, createMetrics } from './metr
 import type { ClusterCache } from '../cluster/cache.ts';
 import { loadKubeConfig } from '../cluster/kube.ts';
 import { certificatePaths, ensureDevCertificates, readClientCa } from './tls.ts';
-import { leaveWorkers, reportListening, shareMetrics } from './workers.ts';
+import { forwardEndpointsWrites, leaveWorkers, reportListening, shareMetrics } from './workers.ts';
 import { messageOf } from '../errors.ts';
 
 export interface Serving {
@@ -46,7 +46,7 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
   if (clientCa?.ok === false) return { ok: false, message: clientCa.message };
 
   const metrics: WebhookMetrics | undefined = config.metrics
-    ? createMetrics({ endpointsWritersTopN: config.endpointsWritersTopN })
+    ? createMetrics({ endpointsWritersTopN: config.endpointsWritersTopN, ...(options.worker ? { forwardEndpointsWrite: forwardEndpointsWrites() } : {}) })
     : undefined;
   metrics?.certificateInUse(new X509Certificate(tls.cert).validToDate);
 

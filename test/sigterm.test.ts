@@ -184,6 +184,7 @@ describe('endpoint-guard serve when nothing reads its log', { timeout: 60_000 },
   test('answers reviews after its log reader went away, and exits 0 on SIGTERM', async (t) => {
     const s = await serve(t, 'head -1');
     await s.listening();
+    await delay(500); // the start-up lines have gone out, head has read one and exited
     for (let n = 0; n < 20; n++) assert.equal((await s.review(n)).status, 200, 'the server answers with its log gone');
     await delay(500); // a periodic flush has met the closed pipe
     s.child.kill('SIGTERM');

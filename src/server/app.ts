@@ -93,10 +93,25 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   let closing = false;
   /** Responses not yet sent; on close() they are told to close their connection afterwards. */
   const inFlight = new Set<ServerResponse>();
-  // Once shutting down, every answer ends its connection, so close() is not held up by keep-alive.
-  const track = (res: ServerResponse) => {
+  // Node's own server.close() also closes every connection that has not sent a request yet,
+  // including one that was accepted a moment ago and whose request is on the wire: under load
+  // that client sees a reset for a request it had every right to send. So we track connections
+  // ourselves and close, as Go's http.Server.Shutdown does, only those idle after an answer (and
+  // new ones that stay silent for the time a client gets to send its headers).
+  const connections = new Map<Socket, { readonly since: number; requests: number; active: number }>();
+  /** Every request, as it arrives: one listener keeps both records. */
+  const track = (req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
-    res.on('close', () => inFlight.delete(res));
+    const state = connections.get(req.socket);
+    if (state !== undefined) {
+      state.requests += 1;
+      state.active += 1;
+    }
+    res.on('close', () => {
+      inFlight.delete(res);
+      if (state !== undefined) state.active -= 1;
+    });
+    // Once shutting down, every answer ends its connection, so close() is not held up by keep-alive.
     if (closing) res.setHeader('Connection', 'close');
   };
 
@@ -153,10 +168,6 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // answers are never cached; hashing a large review answer is wasted work
-  app.use((_req, res, next) => {
-    track(res);
-    next();
-  });
 
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok');
@@ -186,6 +197,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   // small object. Same limits, answers, logs, metrics and shutdown handling as through express,
   // which keeps everything else (health, readiness, 404, 405, errors).
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    track(req, res);
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
@@ -195,7 +207,6 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
       app(req, res);
       return;
     }
-    track(res);
     handle(req, res, path).catch((err: unknown) => failed(err, req.method, path, res));
   };
 
@@ -221,22 +232,9 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   server.on('error', (err) => log.error({ err }, 'server error'));
   const url = `https://${urlHost}:${port}`;
 
-  // Node's own server.close() also closes every connection that has not sent a request yet,
-  // including one that was accepted a moment ago and whose request is on the wire: under load
-  // that client sees a reset for a request it had every right to send. So we track connections
-  // ourselves and close, as Go's http.Server.Shutdown does, only those idle after an answer (and
-  // new ones that stay silent for the time a client gets to send its headers).
-  const connections = new Map<Socket, { readonly since: number; requests: number; active: number }>();
   server.on('secureConnection', (socket: Socket) => {
     connections.set(socket, { since: performance.now(), requests: 0, active: 0 });
     socket.once('close', () => connections.delete(socket));
-  });
-  server.on('request', (req: IncomingMessage, res) => {
-    const state = connections.get(req.socket);
-    if (state === undefined) return;
-    state.requests += 1;
-    state.active += 1;
-    res.once('close', () => (state.active -= 1));
   });
   const closeIdleConnections = () => {
     const now = performance.now();

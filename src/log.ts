@@ -50,7 +50,7 @@ const EXIT_FLUSH_MS = 1_000;
  * synchronously (process.exit() included, so the last lines are not lost), for at most
  * EXIT_FLUSH_MS when the reader is not reading; after that they are dropped.
  */
-function stdoutDestination(): pino.DestinationStream {
+function stdoutDestination(): pino.DestinationStream & { flush(done?: (err?: Error) => void): void } {
   let exitDeadline = Number.POSITIVE_INFINITY;
   const sonic = new sonicBoom.SonicBoom({
     fd: 1, sync: false, minLength: 0, maxWrite: BATCH_BYTES, contentMode: 'buffer',
@@ -77,18 +77,26 @@ function stdoutDestination(): pino.DestinationStream {
       // stderr is gone too: nobody is left to tell
     }
   });
+  // At exit there is no event loop left: what sonic-boom holds is written synchronously, then the
+  // lines gathered here (handing them to sonic-boom would start a write that the exit cuts short).
   process.once('exit', () => {
     clearInterval(timer);
-    handOn();
     if (broken) return;
     exitDeadline = performance.now() + EXIT_FLUSH_MS;
     try {
       sonic.flushSync();
+      writeAllSync(batch.subarray(0, used), exitDeadline);
     } catch {
       // the reader did not read in time, or went away: the last lines are lost, the exit is not delayed
     }
   });
   return {
+    /** Hands on the lines gathered and calls back once all is written (pino's logger.flush()). */
+    flush: (done?: (err?: Error) => void) => {
+      handOn();
+      if (broken) done?.();
+      else sonic.flush((err?: Error) => done?.(err));
+    },
     write: (line: string) => {
       if (broken) return;
       // A UTF-16 code unit takes at most 3 bytes in UTF-8.
@@ -98,6 +106,34 @@ function stdoutDestination(): pino.DestinationStream {
       if (used >= BATCH_BYTES / 4) handOn();
     },
   };
+}
+
+/** Writes all of `bytes` to stdout now, waiting for a full pipe until `deadline`; throws past it or on any other error. */
+function writeAllSync(bytes: Buffer, deadline: number): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    try {
+      offset += writeSync(1, bytes, offset);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EAGAIN' || performance.now() >= deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // a full pipe: give the reader 10 ms
+    }
+  }
+}
+
+/**
+ * Writes out the lines still waiting, for at most `ms`: before a deliberate exit, so the last
+ * lines go out through the event loop rather than only the bounded flush at exit.
+ */
+export function flushLog(log: Logger, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    log.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 const { streamSym, chindingsSym, timeSym } = pino.symbols;

@@ -299,6 +299,17 @@ describe('webhook server', { timeout: 60_000 }, () => {
     assert.ok(sent.error !== undefined, 'the connection was closed before the client had sent everything');
   });
 
+  test('closes at once after a refused body that has all arrived, without waiting for the linger', async (t) => {
+    const s = await start(t, { timeouts: { earlyAnswerLingerMs: 5_000 } });
+    for (const body of [Buffer.alloc(SMALL_LIMIT + 1000, ' '), [Buffer.alloc(SMALL_LIMIT + 1000, ' ')]]) {
+      const sent = await sendOnce(s.server.url, body);
+      assert.equal(sent.error, undefined, 'a client that finished its request sees no reset');
+      assert.ok(sent.reply);
+      assertErrorReview(sent.reply, 413, /limit/);
+      assert.ok(sent.closedAfterMs < 2_000, `closed after ${Math.round(sent.closedAfterMs)} ms`);
+    }
+  });
+
   test('closes the connection of a client that trickles its body after the answer, after earlyAnswerLingerMs', async (t) => {
     const s = await start(t, { timeouts: { earlyAnswerLingerMs: 300 } });
     const conn = await rawTls(s.server.port, tls.ca);

@@ -327,9 +327,11 @@ function answerBeforeBody(req: IncomingMessage, res: ServerResponse, status: num
     if (discarded > bounds.maxBytes) close();
   };
   const timer = setTimeout(close, bounds.maxMs);
+  res.once('close', () => clearTimeout(timer));
+  // The rest of a chunked body may have been read, and ended, before this answer.
+  if (req.readableEnded) return close();
   req.on('data', onData);
   req.once('end', close);
-  res.once('close', () => clearTimeout(timer));
 }
 
 const expectsContinue = (req: IncomingMessage): boolean => req.headers.expect?.toLowerCase() === '100-continue';

@@ -9,7 +9,7 @@ import { CONFIG_FLAGS, type ConfigFlags, loadConfig } from './config-load.ts';
 import { MODES } from './config.ts';
 import { lintHelp, lintOptions, lintUsage, runLint } from './lint/command.ts';
 import { convertHelp, convertOptions, convertUsage, runConvert } from './convert/command.ts';
-import { type Logger, createLogger } from './log.ts';
+import { type Logger, createLogger, flushLog } from './log.ts';
 import { certsCommand } from './server/certs-command.ts';
 import { auditCommand } from './cluster/audit-command.ts';
 import { manifestsCommand } from './cluster/manifests-command.ts';
@@ -21,6 +21,8 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from './io.ts';
 import { messageOf } from './errors.ts';
 
 const PROGRAM = 'endpoint-guard';
+/** How long a stopped server waits for its last log lines to be written before it exits. */
+const LOG_FLUSH_MS = 1_000;
 
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Io } from './io.ts';
 
@@ -156,7 +158,10 @@ async function runServe(values: Values, _positionals: string[], io: Io): Promise
   log.info({ signal }, 'shutting down');
   await server.close();
   log.info('stopped');
-  return EXIT_OK;
+  // Drained and stopped: nothing may keep the process alive now, such as log lines waiting for a
+  // reader that has stopped reading: they get a bounded time (see log.ts).
+  await flushLog(log, LOG_FLUSH_MS);
+  process.exit(EXIT_OK);
 }
 
 /**

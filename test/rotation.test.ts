@@ -115,7 +115,7 @@ describe('certificate rotation', { timeout: 60_000 }, () => {
     assert.equal(await newConnectionFingerprint(s.serving.port, [second.ca]), fingerprintOf(second.cert), 'the new CA alone is enough now');
     assert.equal(s.logs.lines.filter((l) => l.msg === 'loaded new serving certificate').length, 1);
     const { samples } = await scrape(s.serving.metricsUrl ?? assert.fail('no metrics'));
-    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { result: 'loaded' }), 1);
+    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { certificate: 'serving', result: 'loaded' }), 1);
     assert.equal(valueOf(samples, 'endpoint_guard_certificate_expiry_timestamp_seconds'),
       Math.floor(new X509Certificate(second.cert).validToDate.getTime() / 1000));
   });
@@ -146,8 +146,8 @@ describe('certificate rotation', { timeout: 60_000 }, () => {
     await volume.publish(third);
     await until('the good pair is served', 5_000, async () => (await newConnectionFingerprint(s.serving.port, cas)) === fingerprintOf(third.cert));
     const { samples } = await scrape(s.serving.metricsUrl ?? assert.fail('no metrics'));
-    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { result: 'rejected' }), 2);
-    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { result: 'loaded' }), 1);
+    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { certificate: 'serving', result: 'rejected' }), 2);
+    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { certificate: 'serving', result: 'loaded' }), 1);
   });
 });
 

@@ -6,10 +6,12 @@ import { once } from 'node:events';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect as connectTcp, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { request as httpsRawRequest } from 'node:https';
+import { connect as connectTls } from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { type ReviewOutcome, reviewAdmission } from '../src/admission.ts';
-import { type Config, configSchema } from '../src/config.ts';
+import { type Config, DEFAULT_MAX_BODY_BYTES, configSchema } from '../src/config.ts';
 import { type ServerTimeouts, type WebhookServer, createWebhookServer } from '../src/server/app.ts';
 import { CA_FILE, CERT_FILE, KEY_FILE, ensureDevCertificates, generateCertificates } from '../src/server/tls.ts';
 import { type Reply, httpsRequest, rawTls, replyJson } from './helpers/https.ts';
@@ -94,6 +96,74 @@ const fixtureUid = (): unknown => {
   assert.ok(typeof request === 'object' && request !== null && 'uid' in request);
   return request.uid;
 };
+
+interface Sent {
+  /** The answer, once all of it arrived (undefined if it never did). */
+  readonly reply: Reply | undefined;
+  /** What the client's request reported, if anything failed: a reset, a broken pipe. */
+  readonly error: string | undefined;
+  readonly closedAfterMs: number;
+}
+
+/**
+ * POSTs a body the way a client that does not wait does: a Buffer in one write with its
+ * Content-Length, or chunks in as many writes, without Content-Length. Resolves once the
+ * connection has closed (at most 10 s), with the answer and any error the client saw.
+ */
+function sendOnce(url: string, body: Buffer | readonly Buffer[], contentType = 'application/json', headers: Record<string, string> = {}): Promise<Sent> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    let reply: Reply | undefined;
+    let error: string | undefined;
+    const req = httpsRawRequest(`${url}/validate`, { method: 'POST', ca: tls.ca, agent: false, headers: { 'content-type': contentType, ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => (reply = { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', () => undefined); // the request's error says it
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => (error ??= err.code ?? err.message));
+    req.setTimeout(10_000, () => req.destroy(new Error('no close within 10 s')));
+    req.on('close', () => resolve({ reply, error, closedAfterMs: performance.now() - started }));
+    if (Buffer.isBuffer(body)) req.end(body);
+    else {
+      for (const chunk of body) req.write(chunk);
+      req.end();
+    }
+  });
+}
+
+/**
+ * A client that writes a request with a body of `size` bytes in one write and reads nothing until
+ * that write is done: then it reads whatever the server sent, until the connection closes (10 s at most).
+ */
+function writeThenRead(port: number, size: number, options: { chunked: boolean }): Promise<{ writeError: string | undefined; received: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTls({ host: '127.0.0.1', port, ca: tls.ca, servername: 'localhost' }, () => {
+      socket.off('error', reject);
+      socket.pause();
+      const framing = options.chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${size}`;
+      const head = `POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`;
+      const body = Buffer.alloc(size, ' ');
+      const request = options.chunked
+        ? Buffer.concat([Buffer.from(`${head}${size.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')])
+        : Buffer.concat([Buffer.from(head), body]);
+      let writeError: string | undefined;
+      let received = '';
+      const timer = setTimeout(() => socket.destroy(), 10_000);
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+      socket.on('error', (err: NodeJS.ErrnoException) => (writeError ??= err.code ?? err.message));
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve({ writeError, received });
+      });
+      socket.write(request, (err) => {
+        if (err) writeError ??= (err as NodeJS.ErrnoException).code ?? err.message;
+        socket.resume();
+      });
+    });
+    socket.once('error', reject);
+  });
+}
 
 describe('webhook server', { timeout: 60_000 }, () => {
   test('answers /healthz and /readyz with 200 over HTTPS verified by the generated CA', async (t) => {
@@ -204,6 +274,72 @@ describe('webhook server', { timeout: 60_000 }, () => {
     assert.equal((await s.post(padded(SMALL_LIMIT + 1))).status, 413);
     const chunked = padded(SMALL_LIMIT);
     assert.equal((await s.post([chunked.subarray(0, 1000), chunked.subarray(1000)])).status, 200);
+  });
+
+  // A client that sends a large body in one write is still writing when the answer comes. One
+  // that reads only once its write is done (as many do) must still find the whole answer.
+  for (const chunked of [false, true]) {
+    test(`answers a ${chunked ? 'chunked' : 'declared'} 16 MiB body written in one go with its 413 and JSON, to a client that reads after writing`, async (t) => {
+      const s = await start(t, { config: { maxBodyBytes: DEFAULT_MAX_BODY_BYTES } });
+      const sent = await writeThenRead(s.server.port, 16 * ONE_MIB, { chunked });
+      assert.equal(sent.writeError, undefined, 'the server read the rest of the body instead of resetting the connection');
+      assert.match(sent.received, /^HTTP\/1\.1 413 /);
+      assert.match(sent.received, /\r\nconnection: close\r\n/i);
+      const json = sent.received.slice(sent.received.indexOf('\r\n\r\n') + 4);
+      assertErrorReview({ status: 413, headers: { 'content-type': 'application/json' }, text: json }, 413, /limit of 7340032 bytes/);
+      await assertHealthy(s);
+    });
+  }
+
+  test('stops reading what follows a refused body past four times maxBodyBytes, and the client still has its answer', async (t) => {
+    const s = await start(t);
+    const sent = await sendOnce(s.server.url, Buffer.alloc(16 * ONE_MIB, ' '));
+    assert.ok(sent.reply, `no answer, the client saw ${sent.error ?? 'nothing'}`);
+    assertErrorReview(sent.reply, 413, new RegExp(`limit of ${SMALL_LIMIT} bytes`));
+    assert.ok(sent.error !== undefined, 'the connection was closed before the client had sent everything');
+  });
+
+  test('closes at once after a refused body that has all arrived, without waiting for the linger', async (t) => {
+    const s = await start(t, { timeouts: { earlyAnswerLingerMs: 5_000 } });
+    for (const body of [Buffer.alloc(SMALL_LIMIT + 1000, ' '), [Buffer.alloc(SMALL_LIMIT + 1000, ' ')]]) {
+      const sent = await sendOnce(s.server.url, body);
+      assert.equal(sent.error, undefined, 'a client that finished its request sees no reset');
+      assert.ok(sent.reply);
+      assertErrorReview(sent.reply, 413, /limit/);
+      assert.ok(sent.closedAfterMs < 2_000, `closed after ${Math.round(sent.closedAfterMs)} ms`);
+    }
+  });
+
+  test('closes the connection of a client that trickles its body after the answer, after earlyAnswerLingerMs', async (t) => {
+    const s = await start(t, { timeouts: { earlyAnswerLingerMs: 300 } });
+    const conn = await rawTls(s.server.port, tls.ca);
+    conn.write(`POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${16 * ONE_MIB}\r\n\r\n`);
+    const trickle = setInterval(() => conn.write(' '.repeat(1000)), 20);
+    t.after(() => clearInterval(trickle));
+    const started = performance.now();
+    const received = await conn.closed(3_000);
+    clearInterval(trickle);
+    assert.ok(performance.now() - started >= 250, 'the server waited for the client to read the answer');
+    assert.match(received, /^HTTP\/1\.1 413 /);
+    assert.match(received, /"code":413/);
+  });
+
+  test('answers a declared body over the limit that expects 100-continue without inviting it', async (t) => {
+    const s = await start(t);
+    const conn = await rawTls(s.server.port, tls.ca);
+    conn.write(`POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${ONE_MIB}\r\nExpect: 100-continue\r\n\r\n`);
+    const received = await conn.closed(3_000);
+    assert.match(received, /^HTTP\/1\.1 413 /, 'a final answer, not 100 Continue');
+    const invited = await sendOnce(s.server.url, fixture, 'application/json', { expect: '100-continue' });
+    assert.equal(invited.reply?.status, 200, 'a body within the limit is invited and reviewed');
+  });
+
+  test('answers a wrong content type on a 16 MiB body without reading it, and closes instead of reading it all', async (t) => {
+    const s = await start(t);
+    const sent = await sendOnce(s.server.url, Buffer.alloc(16 * ONE_MIB, ' '), 'text/plain');
+    assert.ok(sent.reply, `no answer, the client saw ${sent.error ?? 'nothing'}`);
+    assertErrorReview(sent.reply, 400, /contentType=text\/plain/);
+    assert.equal(sent.reply.headers.connection, 'close');
   });
 
   test('answers a review function that throws as onRuleError says, for the same uid, with a log line', async (t) => {

@@ -3,10 +3,13 @@
 // with 200 and its own uid, readiness must turn false, the listener must close, and the process
 // must exit 0. Also the `certs` command as the CLI runs it.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { connect as connectTcp, createServer as createTcpServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { Agent } from 'node:https';
+import { type TestContext, describe, test } from 'node:test';
 import { CA_FILE } from '../src/server/tls.ts';
 import { NODE, spawnCli, withDeadline } from './helpers/cli.ts';
 import { readAdmissionFixture } from './helpers/fixtures.ts';
@@ -106,6 +109,104 @@ describe('endpoint-guard serve and SIGTERM under load', { timeout: 90_000 }, () 
     assert.deepEqual(await withDeadline(cli.exited, 5_000, 'exit after the second SIGTERM'), { code: 1, signal: null });
     // Logging is asynchronous: the line written just before process.exit() must still come out.
     assert.equal(cli.lines.at(-1)?.msg, 'second signal: exiting without waiting for requests in flight');
+  });
+});
+
+describe('endpoint-guard serve when nothing reads its log', { timeout: 60_000 }, () => {
+  const accepts = (port: number) => new Promise<boolean>((resolve) => {
+    const socket = connectTcp(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+  const freePort = () => new Promise<number>((resolve, reject) => {
+    const probe = createTcpServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+
+  /**
+   * Starts serve on a known port with its stdout a real pipe (a FIFO, as `serve | reader` and a
+   * container runtime give it), whose reader the test chooses.
+   */
+  async function serve(t: TestContext, reader: 'head -1' | 'never reads') {
+    const tmp = await tempDir(t);
+    const dir = join(tmp, 'certs');
+    const fifo = join(tmp, 'log');
+    execFileSync('mkfifo', [fifo]);
+    let stopReader: () => void;
+    if (reader === 'head -1') {
+      const head = spawn('head', ['-1', fifo], { stdio: 'ignore' });
+      stopReader = () => head.kill('SIGKILL');
+    } else {
+      const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      stopReader = () => closeSync(fd);
+    }
+    t.after(() => stopReader());
+    const stdout = openSync(fifo, 'w'); // returns once the reader has the FIFO open
+    const port = await freePort();
+    const child = spawn(NODE, ['src/cli.ts', 'serve', '--port', String(port), '--metrics-port', '0', '--cert-dir', dir], {
+      env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', stdout, 'pipe'],
+    });
+    closeSync(stdout);
+    t.after(() => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    const url = `https://127.0.0.1:${port}/validate`;
+    const review = async (n: number, agent?: Agent) => httpsRequest(url, {
+      ca: await readFile(join(dir, CA_FILE), 'utf8'), method: 'POST', headers: { 'content-type': 'application/json' },
+      body: reviewWithUid('create-endpointslice-v1.json', `log-${n}`), ...(agent ? { agent } : {}),
+    });
+    /** Resolves once the port accepts connections; a TCP connection alone writes no log line. */
+    const listening = async () => {
+      const deadline = performance.now() + 15_000;
+      while (!(await accepts(port))) {
+        assert.ok(performance.now() < deadline, `nothing listens on ${port} after 15 s; stderr: ${stderr}`);
+        await delay(100);
+      }
+    };
+    return { child, exited, review, listening, dir, stderr: () => stderr };
+  }
+
+  test('exits 0 on SIGTERM after its log reader went away (serve | head -1)', async (t) => {
+    const s = await serve(t, 'head -1'); // head exits after the first line: every later line meets a closed pipe (EPIPE)
+    await s.listening();
+    await delay(500); // the start-up lines have gone out, head has read one and exited
+    s.child.kill('SIGTERM'); // the lines of the shutdown are the first to meet the closed pipe
+    assert.deepEqual(await withDeadline(s.exited, 10_000, 'exit after SIGTERM with a closed log pipe'), { code: 0, signal: null }, s.stderr());
+  });
+
+  test('answers reviews after its log reader went away, and exits 0 on SIGTERM', async (t) => {
+    const s = await serve(t, 'head -1');
+    await s.listening();
+    await delay(500); // the start-up lines have gone out, head has read one and exited
+    for (let n = 0; n < 20; n++) assert.equal((await s.review(n)).status, 200, 'the server answers with its log gone');
+    await delay(500); // a periodic flush has met the closed pipe
+    s.child.kill('SIGTERM');
+    assert.deepEqual(await withDeadline(s.exited, 10_000, 'exit after SIGTERM with a closed log pipe'), { code: 0, signal: null }, s.stderr());
+    assert.match(s.stderr(), /the log output \(stdout\) was closed or failed \(EPIPE\)/);
+  });
+
+  test('exits 0 within its budget on SIGTERM while its log reader has stopped reading', async (t) => {
+    const s = await serve(t, 'never reads'); // a stalled log shipper: the pipe fills and stays full
+    await s.listening();
+    const agent = new Agent({ keepAlive: true, maxSockets: 4, ca: await readFile(join(s.dir, CA_FILE), 'utf8') });
+    t.after(() => agent.destroy());
+    // About 400 bytes a line: 1200 reviews write several times what a pipe holds (64 KiB).
+    for (let n = 0; n < 1200; n += 4) {
+      const answers = await Promise.all([0, 1, 2, 3].map((i) => s.review(n + i, agent)));
+      for (const a of answers) assert.equal(a.status, 200);
+    }
+    agent.destroy();
+    const signalled = performance.now();
+    s.child.kill('SIGTERM');
+    assert.deepEqual(await withDeadline(s.exited, 15_000, 'exit after SIGTERM with a full log pipe'), { code: 0, signal: null }, s.stderr());
+    assert.ok(performance.now() - signalled < 5_000, 'the last lines are given a bounded time, not forever');
   });
 });
 

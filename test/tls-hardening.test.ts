@@ -1,7 +1,7 @@
 // TLS as issue 8 asks: client certificates with --client-ca (good, missing, signed by another CA),
 // TLS 1.2 with AEAD suites only, and both kept when a rotated serving certificate is loaded.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { type ConnectionOptions, connect } from 'node:tls';
@@ -106,6 +106,57 @@ describe('client certificates (clientCa)', { timeout: 60_000 }, () => {
     const bad = await startServing({ ...base, clientCa: garbage }, captureLog().log);
     assert.ok(!bad.ok);
     assert.match(bad.message, new RegExp(`^clientCa: ${garbage} is not a PEM certificate`));
+  });
+});
+
+describe('client CA reload', { timeout: 60_000 }, () => {
+  const RELOAD_SECONDS = 0.05;
+  /** Replaces the file in one rename, as a ConfigMap volume's swap does: never half written. */
+  const replace = async (file: string, text: string) => {
+    await writeFile(`${file}.next`, text);
+    await rename(`${file}.next`, file);
+  };
+  async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+    const deadline = performance.now() + 10_000;
+    while (!(await check())) {
+      assert.ok(performance.now() < deadline, `${what} did not happen within 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  const answered = (url: string, ca: string, client: { cert: string; key: string }) =>
+    post(url, ca, client).then((r) => r.status === 200, () => false);
+
+  test('takes a changed clientCa file for new connections, logs it and counts it', async (t) => {
+    const [first, second] = await Promise.all([clientPki('first clients'), clientPki('second clients')]);
+    const clientCa = join(await tempDir(t), 'client-ca.crt');
+    await writeFile(clientCa, first.ca);
+    const s = await startTestServing(t, { clientCa, certReloadSeconds: RELOAD_SECONDS });
+    assert.equal((await post(s.serving.url, s.ca, first.client)).status, 200);
+    assert.equal(await answered(s.serving.url, s.ca, second.client), false, 'a client of the second CA is refused at first');
+
+    await replace(clientCa, second.ca);
+    await until('the second CA taking over', () => answered(s.serving.url, s.ca, second.client));
+    assert.equal(await answered(s.serving.url, s.ca, first.client), false, 'the first CA is no longer trusted');
+    assert.ok(s.logs.lines.some((l) => l.msg === 'loaded new client CA' && l.clientCaFile === clientCa));
+    const { samples } = await scrape(String(s.serving.metricsUrl));
+    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { certificate: 'client-ca', result: 'loaded' }), 1);
+    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { certificate: 'serving', result: 'loaded' }), 0);
+  });
+
+  test('keeps the client CA in use when the file turns into something else, and says so once', async (t) => {
+    const pki = await clientPki('apiserver clients');
+    const clientCa = join(await tempDir(t), 'client-ca.crt');
+    await writeFile(clientCa, pki.ca);
+    const s = await startTestServing(t, { clientCa, certReloadSeconds: RELOAD_SECONDS });
+    await replace(clientCa, 'not a certificate');
+    const kept = () => s.logs.lines.filter((l) => l.msg === 'client CA file changed but cannot be used; keeping the client CA in use');
+    await until('the broken file being logged', async () => kept().length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 10 * RELOAD_SECONDS * 1000)); // ten more ticks
+    assert.equal(kept().length, 1, 'logged once, not on every tick');
+    assert.match(String(kept()[0]?.reason), new RegExp(`^clientCa: ${clientCa} is not a PEM certificate`));
+    assert.equal((await post(s.serving.url, s.ca, pki.client)).status, 200, 'the CA in use still verifies its clients');
+    const { samples } = await scrape(String(s.serving.metricsUrl));
+    assert.equal(valueOf(samples, 'endpoint_guard_certificate_reloads_total', { certificate: 'client-ca', result: 'rejected' }), 1);
   });
 });
 

@@ -15,9 +15,9 @@ import { tempDir } from './helpers/temp.ts';
 const REQUESTS = 8;
 
 describe('endpoint-guard serve with two workers', { timeout: 60_000 }, () => {
-  test('answers reviews from both workers on one port, counts them all in one scrape, and exits 0 on SIGTERM', async (t) => {
+  test('answers reviews from both workers on one port, counts them all in one scrape, ranks Endpoints writers across them, and exits 0 on SIGTERM', async (t) => {
     const dir = join(await tempDir(t), 'certs');
-    const cli = spawnCli(t, ['serve', '--port', '0', '--metrics-port', '0', '--cert-dir', dir, '--workers', '2']);
+    const cli = spawnCli(t, ['serve', '--port', '0', '--metrics-port', '0', '--cert-dir', dir, '--workers', '2'], { ENDPOINT_GUARD_ENDPOINTS_WRITERS_TOP_N: '2' });
     const listening = await cli.waitForLine((l) => l.msg === 'listening' && l.workers === 2, 20_000);
     // Each process writes its own lines: the workers' may come out after the primary's.
     const workerLines = () => cli.lines.filter((l) => l.msg === 'listening' && l.worker !== undefined);
@@ -44,6 +44,20 @@ describe('endpoint-guard serve with two workers', { timeout: 60_000 }, () => {
     // A gauge every worker sets to the same value: the scrape shows that value, not the sum.
     const notAfter = new X509Certificate(await readFile(join(dir, 'tls.crt'))).validToDate.getTime() / 1000;
     assert.equal(valueOf(samples, 'endpoint_guard_certificate_expiry_timestamp_seconds'), Math.floor(notAfter));
+
+    // Endpoints writers: whichever worker answers, the primary ranks all writes together. The
+    // light writers come first (each worker would have named them), the heavy ones after.
+    const write = async (user: string, n: number) => {
+      const endpoints = readAdmissionFixture('create-endpoints-v1.json');
+      const request = endpoints.request as Record<string, unknown>;
+      const body = JSON.stringify({ ...endpoints, request: { ...request, uid: `${user}-${n}`, userInfo: { username: user } } });
+      const reply = await httpsRequest(`${String(listening.url)}/validate`, { ca, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      assert.equal(reply.status, 200);
+    };
+    for (let i = 0; i < 6; i++) await write(`light-${i}`, 0);
+    for (let n = 0; n < 4; n++) for (const user of ['heavy-a', 'heavy-b']) await write(user, n);
+    const writers = (await scrape(String(listening.metricsUrl))).samples.filter((s) => s.name === 'endpoint_guard_endpoints_writes_total');
+    assert.deepEqual(writers.map((w) => w.labels.user).sort(), ['heavy-a', 'heavy-b', 'other'], 'the top 2 of both workers, and other');
 
     cli.child.kill('SIGTERM');
     assert.deepEqual(await withDeadline(cli.exited, 15_000, 'exit after SIGTERM'), { code: 0, signal: null });

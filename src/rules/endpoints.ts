@@ -89,15 +89,15 @@ export function endpointsPolicy(ep: Endpoints, ctx: RuleContext): Finding[] {
     if (families.size > 1) {
       findings.push(policy({ rule: 'mixed-families', path }, 'mixes IPv4 and IPv6; mirroring splits them into one slice per family'));
     }
-    const seen = new Map<string, string>();
+    const seen = new Map<string, FieldPath>(); // where each address was first listed, formatted only for a finding
     for (const { a, at } of all) {
       const ipPath = [...at, 'ip'];
       const key = `${a.ip}\u0000${a.targetRef?.uid ?? ''}`;
       const first = seen.get(key);
       if (first !== undefined) {
-        findings.push(policy({ rule: 'duplicate-address', path: ipPath }, `${JSON.stringify(a.ip)} is already listed at ${first}; keep one`, a.ip));
+        findings.push(policy({ rule: 'duplicate-address', path: ipPath }, `${JSON.stringify(a.ip)} is already listed at ${formatPath(first)}; keep one`, a.ip));
       } else {
-        seen.set(key, formatPath(at));
+        seen.set(key, at);
       }
       addressPolicy(a.ip, () => ipPath, findings);
     }

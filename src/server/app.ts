@@ -36,13 +36,21 @@ export interface ServerTimeouts {
   readonly shutdownDelayMs: number;
   /** On close(), once the listener is closed, how long in-flight requests get before their connections are cut. */
   readonly shutdownGraceMs: number;
+  /**
+   * After an answer sent before the whole body arrived (413, a wrong content type), how long the
+   * server goes on reading and discarding the rest before it closes the connection.
+   */
+  readonly earlyAnswerLingerMs: number;
 }
 
 /** The timeouts that are not settings; the others come from Config (see config.ts for why those values). */
-export const DEFAULT_TIMEOUTS: Pick<ServerTimeouts, 'checkIntervalMs' | 'shutdownDelayMs' | 'shutdownGraceMs'> = {
+export const DEFAULT_TIMEOUTS: Pick<ServerTimeouts, 'checkIntervalMs' | 'shutdownDelayMs' | 'shutdownGraceMs' | 'earlyAnswerLingerMs'> = {
   checkIntervalMs: 1_000,
   shutdownDelayMs: 0,
   shutdownGraceMs: 10_000,
+  // Twice Go's rstAvoidanceDelay (500 ms): time enough for a client to read the answer, and to
+  // send a body of a few times maxBodyBytes on a slow link.
+  earlyAnswerLingerMs: 1_000,
 };
 
 export interface WebhookServerOptions {
@@ -68,6 +76,8 @@ export interface WebhookServer {
   readonly port: number;
   /** Serves this pair to new connections; connections already open keep theirs. Throws on a bad pair. */
   setCertificate(pair: { readonly cert: string | Buffer; readonly key: string | Buffer }): void;
+  /** Asks new connections for client certificates signed by this CA (with clientCa set at start). Throws on a bad PEM. */
+  setClientCa(pem: string): void;
   /**
    * Graceful stop: /readyz turns 503 and every answer closes its connection; after
    * shutdownDelayMs the listener closes; requests in flight finish (up to shutdownGraceMs); then
@@ -83,10 +93,25 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   let closing = false;
   /** Responses not yet sent; on close() they are told to close their connection afterwards. */
   const inFlight = new Set<ServerResponse>();
-  // Once shutting down, every answer ends its connection, so close() is not held up by keep-alive.
-  const track = (res: ServerResponse) => {
+  // Node's own server.close() also closes every connection that has not sent a request yet,
+  // including one that was accepted a moment ago and whose request is on the wire: under load
+  // that client sees a reset for a request it had every right to send. So we track connections
+  // ourselves and close, as Go's http.Server.Shutdown does, only those idle after an answer (and
+  // new ones that stay silent for the time a client gets to send its headers).
+  const connections = new Map<Socket, { readonly since: number; requests: number; active: number }>();
+  /** Every request, as it arrives: one listener keeps both records. */
+  const track = (req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
-    res.on('close', () => inFlight.delete(res));
+    const state = connections.get(req.socket);
+    if (state !== undefined) {
+      state.requests += 1;
+      state.active += 1;
+    }
+    res.on('close', () => {
+      inFlight.delete(res);
+      if (state !== undefined) state.active -= 1;
+    });
+    // Once shutting down, every answer ends its connection, so close() is not held up by keep-alive.
     if (closing) res.setHeader('Connection', 'close');
   };
 
@@ -105,7 +130,7 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
       const started = performance.now();
       const answer = (code: number, message: string) => {
-        sendJson(res, code, errorReview(code, message));
+        answerBeforeBody(req, res, code, errorReview(code, message), { maxBytes: DISCARD_FACTOR * config.maxBodyBytes, maxMs: timeouts.earlyAnswerLingerMs });
         const durationMs = elapsed(started);
         options.metrics?.observeReview(route, { mode: config.mode, decision: 'bad-request', findings: {} }, durationMs / 1000);
         log.warn({ path, status: code, reason: message, durationMs }, 'bad request');
@@ -115,13 +140,8 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
       if (!isJsonContentType(contentType)) {
         return answer(400, `contentType=${contentType ?? '(none)'}, expected application/json`);
       }
-      const body = await readBody(req, config.maxBodyBytes);
-      if (!body.ok) {
-        // The body is left unread: Node discards the rest once the answer is sent. A 413 also
-        // closes the connection, so a client sending gigabytes is not read to the end.
-        if (body.status === 413) res.setHeader('Connection', 'close');
-        return answer(body.status, body.message);
-      }
+      const body = await readBody(req, res, config.maxBodyBytes);
+      if (!body.ok) return answer(body.status, body.message);
       if (body.bytes.length === 0) return answer(400, 'request body is empty, expected an AdmissionReview');
       let parsed: unknown;
       try {
@@ -148,10 +168,6 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // answers are never cached; hashing a large review answer is wasted work
-  app.use((_req, res, next) => {
-    track(res);
-    next();
-  });
 
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok');
@@ -181,15 +197,16 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   // small object. Same limits, answers, logs, metrics and shutdown handling as through express,
   // which keeps everything else (health, readiness, 404, 405, errors).
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    track(req, res);
     const url = req.url ?? '';
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
     const handle = req.method === 'POST' && Object.hasOwn(admissionRoutes, path) ? admissionRoutes[path] : undefined;
     if (handle === undefined) {
+      if (expectsContinue(req)) res.writeContinue(); // what Node does without a checkContinue listener
       app(req, res);
       return;
     }
-    track(res);
     handle(req, res, path).catch((err: unknown) => failed(err, req.method, path, res));
   };
 
@@ -204,6 +221,9 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     },
     onRequest,
   );
+  // With this listener Node no longer sends 100 Continue itself: an admission route sends it
+  // when it reads the body, onRequest for anything else. Every 'request' listener still sees it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
   guardConnections(server, config, log, options.metrics);
   // A failed handshake (a port scanner, a plain-HTTP probe) is the client's problem, not ours.
   server.on('tlsClientError', (err) => log.debug({ err: messageOf(err) }, 'TLS handshake failed'));
@@ -212,22 +232,9 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
   server.on('error', (err) => log.error({ err }, 'server error'));
   const url = `https://${urlHost}:${port}`;
 
-  // Node's own server.close() also closes every connection that has not sent a request yet,
-  // including one that was accepted a moment ago and whose request is on the wire: under load
-  // that client sees a reset for a request it had every right to send. So we track connections
-  // ourselves and close, as Go's http.Server.Shutdown does, only those idle after an answer (and
-  // new ones that stay silent for the time a client gets to send its headers).
-  const connections = new Map<Socket, { readonly since: number; requests: number; active: number }>();
   server.on('secureConnection', (socket: Socket) => {
     connections.set(socket, { since: performance.now(), requests: 0, active: 0 });
     socket.once('close', () => connections.delete(socket));
-  });
-  server.on('request', (req: IncomingMessage, res) => {
-    const state = connections.get(req.socket);
-    if (state === undefined) return;
-    state.requests += 1;
-    state.active += 1;
-    res.once('close', () => (state.active -= 1));
   });
   const closeIdleConnections = () => {
     const now = performance.now();
@@ -262,11 +269,16 @@ export async function createWebhookServer(options: WebhookServerOptions): Promis
     return closed;
   };
 
-  const setCertificate: WebhookServer['setCertificate'] = (pair) => {
-    server.setSecureContext(tlsServerOptions({ ...options.tls, cert: pair.cert, key: pair.key }));
+  // A new secure context replaces the whole old one: each change keeps the rest of what is in use.
+  let material = options.tls;
+  const setTls = (next: ServerTlsMaterial) => {
+    server.setSecureContext(tlsServerOptions(next));
+    material = next;
   };
+  const setCertificate: WebhookServer['setCertificate'] = (pair) => setTls({ ...material, cert: pair.cert, key: pair.key });
+  const setClientCa: WebhookServer['setClientCa'] = (pem) => setTls({ ...material, clientCa: pem });
 
-  return { url, port, setCertificate, close };
+  return { url, port, setCertificate, setClientCa, close };
 }
 
 /** While draining, how often connections gone idle are looked for. */
@@ -274,12 +286,55 @@ const SHUTDOWN_SWEEP_MS = 100;
 
 /** What express's res.status(status).json(body) sends, for both ways in. */
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.end(jsonHead(res, status, body));
+}
+
+/** Sets the status and headers of a JSON answer; returns its text. */
+function jsonHead(res: ServerResponse, status: number, body: unknown): string {
   const json = JSON.stringify(body);
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(json));
-  res.end(json);
+  return json;
 }
+
+/**
+ * How much of a refused body the server reads and discards after its answer, in multiples of
+ * maxBodyBytes: a client sending up to five times the limit gets to the end of its request.
+ */
+const DISCARD_FACTOR = 4;
+
+/**
+ * Answers a request whose body has not all arrived (refused by its headers, or over the limit).
+ * Closing the connection at once would reset it: a close with unread data sends an RST, and a
+ * client still writing its body gets EPIPE or ECONNRESET, often before it has read the answer.
+ * So, as Go's net/http does, the answer says `Connection: close` and the connection stays open a
+ * little: what still arrives is read and discarded, up to `maxBytes` and for at most `maxMs`,
+ * then it closes. A client that finishes its body within that sees a clean close; one that goes
+ * on has had the answer since the start.
+ */
+function answerBeforeBody(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, bounds: { maxBytes: number; maxMs: number }): void {
+  res.setHeader('Connection', 'close');
+  res.write(jsonHead(res, status, body)); // whole, by its Content-Length; ending the answer closes the connection
+  let discarded = 0;
+  const close = () => {
+    clearTimeout(timer);
+    req.off('data', onData);
+    res.end();
+  };
+  const onData = (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > bounds.maxBytes) close();
+  };
+  const timer = setTimeout(close, bounds.maxMs);
+  res.once('close', () => clearTimeout(timer));
+  // The rest of a chunked body may have been read, and ended, before this answer.
+  if (req.readableEnded) return close();
+  req.on('data', onData);
+  req.once('end', close);
+}
+
+const expectsContinue = (req: IncomingMessage): boolean => req.headers.expect?.toLowerCase() === '100-continue';
 
 const elapsed = (started: number): number => Math.round((performance.now() - started) * 100) / 100;
 
@@ -294,11 +349,14 @@ type BodyResult = { ok: true; bytes: Buffer } | { ok: false; status: 400 | 413; 
  * Reads the whole body once, up to `limit` bytes. A declared Content-Length over the limit is
  * refused before reading; a chunked body is refused as soon as it passes the limit.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<BodyResult> {
   const tooLarge = (size: string): BodyResult =>
     ({ ok: false, status: 413, message: `request body is ${size}, larger than the limit of ${limit} bytes (maxBodyBytes)` });
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (declared > limit) return Promise.resolve(tooLarge(`${declared} bytes`));
+  // As Go's server does, 100 Continue goes out only once the body is read: a body refused by its
+  // headers is never invited.
+  if (expectsContinue(req)) res.writeContinue();
 
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];

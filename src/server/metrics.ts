@@ -7,15 +7,20 @@ import type { ReviewLog } from '../admission.ts';
 import type { CacheEvents } from '../cluster/cache.ts';
 import { DROP_REASONS, type DropReason } from './limits.ts';
 import { REVIEW_FAILURES, type ReviewFailure } from './review-guard.ts';
+import { topWriters } from './top-writers.ts';
 
 export type Route = 'validate' | 'mutate';
+
+/** The certificates read from files and reloaded when they change: the serving pair and the client CA. */
+export type CertificateRole = 'serving' | 'client-ca';
+const CERTIFICATE_ROLES: readonly CertificateRole[] = ['serving', 'client-ca'];
 
 // An admission review takes well under a millisecond to a few milliseconds; the apiserver gives
 // up after timeoutSeconds (5 s in deploy/). The buckets resolve the fast path finely and still
 // show when answers creep towards the timeout.
 export const REVIEW_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
 
-/** The label value every Endpoints writer past the first N shares. */
+/** The label value every Endpoints writer outside the top N shares. */
 export const OTHER_WRITERS = 'other';
 
 // Label values come from the request; only known values pass, so a client cannot create series.
@@ -30,8 +35,8 @@ export interface WebhookMetrics {
   observeReview(route: Route, log: ReviewLog, seconds: number): void;
   /** The serving certificate now in use (at start, or after a reload). */
   certificateInUse(notAfter: Date): void;
-  /** Changed certificate files were seen: loaded, or rejected (the previous certificate stays). */
-  certificateReloaded(result: 'loaded' | 'rejected'): void;
+  /** Changed certificate files were seen: loaded, or rejected (what is in use stays). */
+  certificateReloaded(certificate: CertificateRole, result: 'loaded' | 'rejected'): void;
   /** The cluster cache's state: synced or not, and each failed list or watch. */
   readonly cluster: CacheEvents;
   /** A connection closed by a limit (maxConnections, a timeout) or refused (bad HTTP, a failed TLS handshake). */
@@ -41,10 +46,15 @@ export interface WebhookMetrics {
 }
 
 export interface MetricsOptions {
-  /** How many distinct v1 Endpoints writers get their own label value. */
+  /** How many v1 Endpoints writers (those that write the most) get their own label value. */
   readonly endpointsWritersTopN: number;
   /** Node.js process metrics (memory, CPU, event loop lag); on unless a test turns them off. */
   readonly processMetrics?: boolean;
+  /**
+   * In a worker (see workers.ts): Endpoints writes go here, to the primary, which counts the top
+   * writers of all workers in one place; this registry then has no writers metric of its own.
+   */
+  readonly forwardEndpointsWrite?: (user: string) => void;
 }
 
 export function createMetrics(options: MetricsOptions): WebhookMetrics {
@@ -85,12 +95,6 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
     'Checks that threw while reviewing an object (a bug: see the log line with the request uid).',
     ['check'],
   );
-  const endpointsWrites = counter(
-    'endpoint_guard_endpoints_writes_total',
-    `Creates and updates of v1 Endpoints reviewed on /validate, by user: the clients to migrate to EndpointSlices. ` +
-    `The first ${options.endpointsWritersTopN} users keep their name; later users count as "${OTHER_WRITERS}".`,
-    ['user'],
-  );
   const certificateExpiry = new Gauge({
     name: 'endpoint_guard_certificate_expiry_timestamp_seconds',
     help: 'notAfter of the serving certificate in use, as a Unix time.',
@@ -99,12 +103,13 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
   });
   const certificateReloads = counter(
     'endpoint_guard_certificate_reloads_total',
-    'Changed certificate files seen: loaded, or rejected (the previous certificate stays in use).',
-    ['result'],
+    'Changed certificate files seen, by certificate (serving, client-ca): loaded, or rejected (what was in use stays in use).',
+    ['certificate', 'result'],
   );
-  // Both results exist from the start, so an alert on rejected can use increase() from zero.
-  certificateReloads.inc({ result: 'loaded' }, 0);
-  certificateReloads.inc({ result: 'rejected' }, 0);
+  // Every series exists from the start, so an alert on rejected can use increase() from zero.
+  for (const certificate of CERTIFICATE_ROLES) {
+    for (const result of ['loaded', 'rejected'] as const) certificateReloads.inc({ certificate, result }, 0);
+  }
 
   const clusterSynced = gauge(
     'endpoint_guard_cluster_cache_synced',
@@ -129,7 +134,7 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
   );
   for (const route of ['validate', 'mutate'] as const) for (const reason of REVIEW_FAILURES) reviewFailures.inc({ route, reason }, 0);
 
-  const writerLabel = boundedLabel(options.endpointsWritersTopN, OTHER_WRITERS);
+  const endpointsWrite = options.forwardEndpointsWrite ?? endpointsWritersMetric(registry, options.endpointsWritersTopN);
 
   return {
     registry,
@@ -147,7 +152,7 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
         // Each write reaches both webhooks; counting on /validate only counts it once. Exempt
         // writers are the control plane, which is not going to migrate.
         if (log.kind === 'Endpoints' && WRITES.has(log.operation ?? '') && !NOT_REVIEWED.has(log.decision)) {
-          endpointsWrites.inc({ user: writerLabel(log.user ?? 'unknown') });
+          endpointsWrite(log.user ?? 'unknown');
         }
       }
       for (const error of log.ruleErrors ?? []) ruleErrors.inc({ check: error.check });
@@ -155,8 +160,8 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
     certificateInUse(notAfter) {
       certificateExpiry.set(Math.floor(notAfter.getTime() / 1000));
     },
-    certificateReloaded(result) {
-      certificateReloads.inc({ result });
+    certificateReloaded(certificate, result) {
+      certificateReloads.inc({ certificate, result });
     },
     cluster: {
       synced: (resource, ok) => clusterSynced.set({ resource }, ok ? 1 : 0),
@@ -172,17 +177,25 @@ export function createMetrics(options: MetricsOptions): WebhookMetrics {
 }
 
 /**
- * Keeps a label's values bounded: the first `limit` distinct values pass as they are, and from
- * then on the set is fixed and every other value becomes `overflow`. A counter series once
- * exported must not disappear, so the set never changes once full; the log line of each review
- * still names every user.
+ * endpoint_guard_endpoints_writes_total in `registry`, labelled with the `topN` users that write
+ * the most (see top-writers.ts for how the names move and why the counters never go down);
+ * returns what counts a write (or several, from a worker).
  */
-export function boundedLabel(limit: number, overflow: string): (value: string) => string {
-  const kept = new Set<string>();
-  return (value) => {
-    if (kept.has(value)) return value;
-    if (kept.size >= limit) return overflow;
-    kept.add(value);
-    return value;
-  };
+export function endpointsWritersMetric(registry: Registry, topN: number): (user: string, writes?: number) => void {
+  const writers = topWriters(topN);
+  new Counter({
+    name: 'endpoint_guard_endpoints_writes_total',
+    help: `Creates and updates of v1 Endpoints reviewed on /validate, by user: the clients to migrate to EndpointSlices. ` +
+      `The ${topN} users that write the most keep their name (a user's series counts its writes while named); ` +
+      `all other writes count as "${OTHER_WRITERS}".`,
+    labelNames: ['user'] as const,
+    registers: [registry],
+    collect() {
+      const { named, other } = writers.snapshot();
+      this.reset();
+      for (const [user, writes] of named) this.inc({ user }, writes);
+      this.inc({ user: OTHER_WRITERS }, other);
+    },
+  });
+  return (user, writes) => writers.record(user, writes);
 }

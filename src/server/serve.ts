@@ -5,13 +5,13 @@ import { X509Certificate } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { type ServerTimeouts, type WebhookServer, createWebhookServer } from './app.ts';
-import { type CertificateWatcher, watchCertificates } from './cert-watcher.ts';
+import { type CertificateWatcher, type ReloadResult, watchCertificates, watchClientCa } from './cert-watcher.ts';
 import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
-import { type WebhookMetrics, createMetrics } from './metrics.ts';
+import { type CertificateRole, type WebhookMetrics, createMetrics } from './metrics.ts';
 import type { ClusterCache } from '../cluster/cache.ts';
 import { loadKubeConfig } from '../cluster/kube.ts';
 import { certificatePaths, ensureDevCertificates, readClientCa } from './tls.ts';
-import { leaveWorkers, reportListening, shareMetrics } from './workers.ts';
+import { forwardEndpointsWrites, leaveWorkers, reportListening, shareMetrics } from './workers.ts';
 import { messageOf } from '../errors.ts';
 
 export interface Serving {
@@ -46,7 +46,7 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
   if (clientCa?.ok === false) return { ok: false, message: clientCa.message };
 
   const metrics: WebhookMetrics | undefined = config.metrics
-    ? createMetrics({ endpointsWritersTopN: config.endpointsWritersTopN })
+    ? createMetrics({ endpointsWritersTopN: config.endpointsWritersTopN, ...(options.worker ? { forwardEndpointsWrite: forwardEndpointsWrites() } : {}) })
     : undefined;
   metrics?.certificateInUse(new X509Certificate(tls.cert).validToDate);
 
@@ -92,25 +92,33 @@ export async function startServing(config: Config, log: Logger, options: ServeOp
     }
   }
 
-  let watcher: CertificateWatcher | undefined;
+  const watchers: CertificateWatcher[] = [];
   if (config.certReloadSeconds > 0) {
     const paths = certificatePaths(config.certDir);
-    watcher = watchCertificates({
+    const intervalMs = config.certReloadSeconds * 1000;
+    const reported = (certificate: CertificateRole) =>
+      (metrics ? { onReload: (result: ReloadResult) => metrics.certificateReloaded(certificate, result) } : {});
+    watchers.push(watchCertificates({
       certFile: paths.cert,
       keyFile: paths.key,
       current: tls,
-      intervalMs: config.certReloadSeconds * 1000,
+      intervalMs,
       log,
       apply: (pair, x509) => {
         server.setCertificate(pair);
         metrics?.certificateInUse(x509.validToDate);
       },
-      ...(metrics ? { onReload: (result: 'loaded' | 'rejected') => metrics.certificateReloaded(result) } : {}),
-    });
+      ...reported('serving'),
+    }));
+    if (config.clientCa !== undefined && clientCa?.ok === true) {
+      watchers.push(watchClientCa({
+        file: config.clientCa, current: clientCa.pem, intervalMs, log, apply: (pem) => server.setClientCa(pem), ...reported('client-ca'),
+      }));
+    }
   }
 
   const close = async (): Promise<void> => {
-    watcher?.close();
+    for (const watcher of watchers) watcher.close();
     // Metrics stay up while the webhook drains, so the last scrapes still see it.
     await server.close();
     await cluster?.stop();

@@ -198,12 +198,18 @@ export async function readClientCa(path: string): Promise<{ ok: true; pem: strin
   } catch (err) {
     return { ok: false, message: `clientCa: cannot read ${path}: ${fsReason(err)}` };
   }
+  const problem = clientCaProblem(pem, path);
+  return problem === undefined ? { ok: true, pem } : { ok: false, message: problem };
+}
+
+/** Why the text of the clientCa file cannot be used, or undefined: at start and on every reload. */
+export function clientCaProblem(pem: string, path: string): string | undefined {
   try {
     new X509Certificate(pem);
   } catch (err) {
-    return { ok: false, message: `clientCa: ${path} is not a PEM certificate: ${messageOf(err)}` };
+    return `clientCa: ${path} is not a PEM certificate: ${messageOf(err)}`;
   }
-  return { ok: true, pem };
+  return undefined;
 }
 
 /**

@@ -4,10 +4,11 @@
 // SIGTERM reaches the primary (PID 1 in a Pod) and is passed on to every worker, which drains as
 // a single process does; the primary exits once they all have.
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import { AggregatorRegistry, Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { type MetricsServer, startMetricsServer } from './metrics-server.ts';
+import { endpointsWritersMetric } from './metrics.ts';
 import type { ServeResult } from './serve.ts';
 import { ensureDevCertificates } from './tls.ts';
 import { messageOf } from '../errors.ts';
@@ -16,6 +17,34 @@ import { messageOf } from '../errors.ts';
 interface Listening { readonly type: 'endpoint-guard:listening'; readonly url: string; readonly port: number }
 const isListening = (m: unknown): m is Listening =>
   typeof m === 'object' && m !== null && 'type' in m && m.type === 'endpoint-guard:listening';
+
+/**
+ * Endpoints writes a worker passes on, so the primary ranks the writers of all workers together:
+ * each worker ranking its own would name different users, up to N per worker.
+ */
+interface EndpointsWrites { readonly type: 'endpoint-guard:endpoints-writes'; readonly writes: readonly (readonly [user: string, count: number])[] }
+const isEndpointsWrites = (m: unknown): m is EndpointsWrites =>
+  typeof m === 'object' && m !== null && 'type' in m && m.type === 'endpoint-guard:endpoints-writes' && 'writes' in m && Array.isArray(m.writes);
+
+/**
+ * In a worker: what counts an Endpoints write, by sending it to the primary. Writes are sent in
+ * one message per turn of the event loop, and before anything the primary asks is answered: a
+ * scrape (prom-client answers it asynchronously) sees every write answered before it.
+ */
+export function forwardEndpointsWrites(): (user: string) => void {
+  let pending = new Map<string, number>();
+  const flush = () => {
+    if (pending.size === 0) return;
+    const message: EndpointsWrites = { type: 'endpoint-guard:endpoints-writes', writes: [...pending] };
+    pending = new Map();
+    if (process.connected) process.send?.(message); // after leaveWorkers the primary counts no more
+  };
+  process.on('message', flush);
+  return (user) => {
+    if (pending.size === 0) setImmediate(flush);
+    pending.set(user, (pending.get(user) ?? 0) + 1);
+  };
+}
 
 /** In a worker: answer the primary's metrics requests from this registry. */
 export function shareMetrics(registry: Registry): void {
@@ -41,9 +70,12 @@ export async function startWorkers(config: Config, log: Logger): Promise<ServeRe
   if (!tls.ok) return { ok: false, message: tls.message };
 
   let metricsServer: MetricsServer | undefined;
+  // The workers' metrics summed, and the Endpoints writers, counted here from all workers.
+  const own = new Registry();
+  const recordWrites = endpointsWritersMetric(own, config.endpointsWritersTopN);
   if (config.metrics) {
     const aggregator = new AggregatorRegistry();
-    const source = { contentType: aggregator.contentType, metrics: () => aggregator.clusterMetrics() };
+    const source = { contentType: aggregator.contentType, metrics: async () => `${await aggregator.clusterMetrics()}\n${await own.metrics()}` };
     try {
       metricsServer = await startMetricsServer({ host: config.host, port: config.metricsPort, registry: source, log });
     } catch (err) {
@@ -54,6 +86,9 @@ export async function startWorkers(config: Config, log: Logger): Promise<ServeRe
   let stopping = false;
   const fork = (): Promise<Listening> => new Promise((resolve, reject) => {
     const worker: Worker = cluster.fork();
+    worker.on('message', (m: unknown) => {
+      if (isEndpointsWrites(m)) for (const [user, count] of m.writes) recordWrites(user, count);
+    });
     const onMessage = (m: unknown) => {
       if (!isListening(m)) return;
       worker.off('message', onMessage);

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { forEachLine } from '../src/report/read.ts';
 import type { LoggedReview } from '../src/report/review-line.ts';
 import { BUCKET_WIDTHS, MAX_KEY_CHARS, TRACKED_KEYS, createTally } from '../src/report/tally.ts';
-import { distinctCounter, topCounter } from '../src/report/top.ts';
+import { distinctCounter, topCounter } from '../src/heavy-hitters.ts';
 
 const review = (over: Partial<LoggedReview>): LoggedReview => ({
   time: Date.parse('2025-06-01T00:00:00Z'), route: 'validate', kind: 'EndpointSlice', namespace: 'ns', name: 'obj', operation: 'CREATE',

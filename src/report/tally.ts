@@ -5,7 +5,7 @@
 import type { Mode } from '../config.ts';
 import { REVIEW_FAILURES } from '../server/review-guard.ts';
 import type { LoggedReview } from './review-line.ts';
-import { type DistinctCounter, type TopCounter, type Tracked, distinctCounter, topCounter } from './top.ts';
+import { type DistinctCounter, type TopCounter, type Tracked, distinctCounter, topCounter } from '../heavy-hitters.ts';
 
 /**
  * What one review line counts as. A write is a /validate review of a CREATE or UPDATE that the

@@ -1,5 +1,5 @@
 // The heaviest keys of a stream in bounded memory, for writers, namespaces and objects of which a
-// cluster can have very many. Space-Saving (Metwally, Agrawal and El Abbadi, 2005): at most
+// cluster can have very many (the report's tables, the metric of v1 Endpoints writers). Space-Saving (Metwally, Agrawal and El Abbadi, 2005): at most
 // `capacity` keys are tracked; a key not tracked when the table is full takes the place of the
 // least counted one and inherits its count, remembered as `error`. So every key seen more than
 // total/capacity times is tracked, and a tracked key's true count lies in [count - error, count].
@@ -28,7 +28,8 @@ export interface TopCounter<D> {
 
 interface Slot<D> { key: string; count: number; error: number; data: D }
 
-export function topCounter<D>(capacity: number, fresh: () => D): TopCounter<D> {
+/** `evicted` hears of each key that loses its place to another, with the data it had. */
+export function topCounter<D>(capacity: number, fresh: () => D, evicted?: (key: string, data: D) => void): TopCounter<D> {
   if (!(Number.isInteger(capacity) && capacity > 0)) throw new Error(`topCounter: capacity must be a positive integer, not ${capacity}`);
   // A min-heap on count: the root is the slot a new key replaces.
   const heap: Slot<D>[] = [];
@@ -85,6 +86,7 @@ export function topCounter<D>(capacity: number, fresh: () => D): TopCounter<D> {
       exact = false;
       const least = heap[0] as Slot<D>;
       where.delete(least.key);
+      evicted?.(least.key, least.data);
       const slot = { key, count: least.count + by, error: least.count, data: fresh() };
       heap[0] = slot;
       where.set(key, 0);

@@ -21,7 +21,7 @@ const SERVER_READY_MS = 30_000;
 const NEEDS = /^# needs /;
 /** How the suite itself is installed and run: not run again from inside it. */
 const SUITE_COMMANDS = /^npm (install|ci|test)\b/;
-const SERVER_COMMANDS = /^(npm start\b|npx endpoint-guard serve\b)/;
+const SERVER_COMMANDS = /^(npm start\b|npx endpoint-guard serve\b)(?!.*\s--help\b)/;
 /** The ports the pages use, each replaced by a free one. */
 const PAGE_PORTS = [8443, 9443, 9090] as const;
 /** Read by every page; the rest of the checkout is linked into the scratch copy. */
@@ -243,8 +243,10 @@ describe('the commands the documentation shows', () => {
       { lang: 'sh', text: 'npm install\nnpm start\ncurl -s https://127.0.0.1:8443/x' },
       { lang: 'json', text: '{"a": 1}', after: { lang: 'sh', text: 'curl -s https://127.0.0.1:8443/x' } },
       { lang: 'console', text: '# needs Docker\n$ docker ps' },
+      { lang: 'sh', text: 'npx endpoint-guard serve --help' },
     ]);
-    assert.deepEqual(steps, [{ kind: 'server', command: 'npm start' }, { kind: 'run', command: 'curl -s https://127.0.0.1:8443/x', exit: 0, json: '{"a": 1}' }]);
+    assert.deepEqual(steps, [{ kind: 'server', command: 'npm start' }, { kind: 'run', command: 'curl -s https://127.0.0.1:8443/x', exit: 0, json: '{"a": 1}' },
+      { kind: 'run', command: 'npx endpoint-guard serve --help', exit: 0 }]);
     assert.equal(withPorts('curl https://127.0.0.1:8443/x; serve --port 9443 --metrics-port 9090; https://hooks.example.com:9443/',
       new Map([[8443, 1], [9443, 2], [9090, 3]])), 'curl https://127.0.0.1:1/x; serve --port 2 --metrics-port 3; https://hooks.example.com:9443/');
   });

@@ -1,10 +1,10 @@
 // npm run docs: writes the reference pages generated from the code (scripts/reference-docs.ts).
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { REPO } from '../test/helpers/lint.ts';
 import { referencePages } from './reference-docs.ts';
 
+const REPO = new URL('..', import.meta.url);
+
 for (const [page, text] of referencePages()) {
-  await writeFile(join(REPO, page), text);
+  await writeFile(new URL(page, REPO), text);
   console.log(`wrote ${page}`);
 }

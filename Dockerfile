@@ -23,7 +23,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 # A young generation of 8 MiB semi-spaces instead of V8's 16 MiB: under a steady load of reviews
-# it keeps resident memory about 50 MiB lower at the same throughput (README, Performance).
+# it keeps resident memory about 50 MiB lower at the same throughput (docs/performance.md).
 ENV NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 COPY package.json ./

@@ -33,7 +33,7 @@ const ENV_PREFIX = 'ENDPOINT_GUARD_';
 export const CONFIG_FILE_ENV = `${ENV_PREFIX}CONFIG`;
 
 /** Environment variables: ENDPOINT_GUARD_ + the key in upper snake case. `rules` is file-only. */
-const ENV_KEYS = [
+export const ENV_KEYS = [
   'mode', 'host', 'port', 'certDir', 'service', 'kubernetesVersion', 'softEndpointLimit',
   'maxWarnings', 'maxBodyBytes', 'onRuleError', 'logLevel', 'exemptUsers',
   'fixManagedBy', 'managedByValue', 'fixIPv6', 'fixDuplicates',

@@ -42,12 +42,12 @@ describe('endpoint-guard audit', { timeout: 60_000 }, () => {
     assert.match(out, /enforce would reject 1 object: fix the errors .* before switching to enforce \(exit 1\)\n$/);
   });
 
-  test("the README's sample report is what audit prints for that cluster", async (t) => {
+  test("docs/audit.md's sample report is what audit prints for that cluster", async (t) => {
     const { api, audit } = await setup(t);
     populate(api);
-    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
-    const sample = /\n\$ endpoint-guard audit\n([\s\S]*?)```/.exec(readme)?.[1];
-    assert.ok(sample, 'the README has a sample audit report');
+    const page = await readFile(new URL('../docs/audit.md', import.meta.url), 'utf8');
+    const sample = /\n\$ endpoint-guard audit\n([\s\S]*?)```/.exec(page)?.[1];
+    assert.ok(sample, 'docs/audit.md has a sample audit report');
     assert.equal((await audit()).stdout, sample);
   });
 

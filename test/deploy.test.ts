@@ -328,11 +328,11 @@ describe('the cert-manager overlay', () => {
   });
 });
 
-describe('the README\'s overlays render with kubectl kustomize', () => {
+describe('the overlays in docs/security.md render with kubectl kustomize', () => {
   test('the client-certificate overlay gives the Pods the CA from a generated ConfigMap and moves the probes to the metrics port', async (t) => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const overlay = /```yaml\n# kustomization\.yaml\n([^]*?)```/.exec(readme)?.[1];
-    assert.ok(overlay, 'the README shows the client-certificate overlay');
+    const page = readFileSync(new URL('../docs/security.md', import.meta.url), 'utf8');
+    const overlay = /```yaml\n# kustomization\.yaml\n([^]*?)```/.exec(page)?.[1];
+    assert.ok(overlay, 'docs/security.md shows the client-certificate overlay');
     // As an admin would keep it: a directory two levels below deploy/, beside a copy of deploy/.
     const root = await tempDir(t);
     await cp('deploy', join(root, 'deploy'), { recursive: true });

@@ -15,7 +15,7 @@ import { MAX_WARNING_CHARS } from '../src/policy.ts';
 import { kubeVersion } from '../src/rules/version.ts';
 import { readFileSync } from 'node:fs';
 import { type Json, acceptedByApiserver, actionsFor, asAdmitted, evaluatePolicies } from './helpers/admission-policies.ts';
-import { coverageRows } from './helpers/coverage-table.ts';
+import { coverageRows } from '../scripts/reference-docs.ts';
 import { slice } from './helpers/objects.ts';
 import { startFakeApiserver } from './helpers/fake-apiserver.ts';
 import { evaluate, fromCel, toCel } from './helpers/kubernetes-cel.ts';
@@ -56,7 +56,7 @@ describe('manifests --as policies', () => {
         assert.ok(docs.every((d) => d.apiVersion === 'admissionregistration.k8s.io/v1'));
         assert.deepEqual(docs.flatMap((d) => schemaProblemsFor(d, minor)), []);
         assert.match(run.stderr, /^endpoint-guard manifests: the policies check (endpoints-deprecated, )?fqdn-address-type, .*\n/m);
-        assert.match(run.stderr, /^endpoint-guard manifests: only the webhook checks .*duplicate-address.*service-exists.* \(the README's coverage table says why\)$/m);
+        assert.match(run.stderr, /^endpoint-guard manifests: only the webhook checks .*duplicate-address.*service-exists.* \(the coverage table in docs\/rules\.md says why\)$/m);
         assert.equal(/MutatingAdmissionPolicy is served from Kubernetes 1\.36: on 1\.30 the endpointslice\.kubernetes\.io\/managed-by fix stays with the webhook's \/mutate/.test(run.stderr), minor < 36);
         const warnings = named(docs, 'ValidatingAdmissionPolicyBinding', 'endpoint-guard-warnings').spec as { validationActions: string[] };
         assert.deepEqual(warnings.validationActions, mode === 'complain' ? ['Warn', 'Audit'] : ['Warn']);
@@ -136,16 +136,17 @@ describe('manifests --as policies', () => {
   });
 });
 
-describe('the README on admission policies', () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  test('its coverage table says what the code decides, rule by rule', () => {
-    const table = readme.slice(readme.indexOf('| rule | policies check it on |'));
+describe('the docs on admission policies', () => {
+  const rulesPage = readFileSync(new URL('../docs/rules.md', import.meta.url), 'utf8');
+  const policiesPage = readFileSync(new URL('../docs/admission-policies.md', import.meta.url), 'utf8');
+  test('the coverage table of docs/rules.md says what the code decides, rule by rule', () => {
+    const table = rulesPage.slice(rulesPage.indexOf('| rule | policies check it on |'));
     const rows = table.split('\n').slice(2).filter((line) => line.startsWith('| `'));
     assert.deepEqual(rows.slice(0, coverageRows().length), coverageRows());
   });
-  test('its example warning is what the policies and the apiserver print for a zone that is no label value', () => {
-    const example = /^Warning: (Validation failed for ValidatingAdmissionPolicy '([^']+)' with binding '([^']+)': (.*))$/m.exec(readme);
-    assert.ok(example, 'the README shows a warning');
+  test('the example warning of docs/admission-policies.md is what the policies and the apiserver print for a zone that is no label value', () => {
+    const example = /^Warning: (Validation failed for ValidatingAdmissionPolicy '([^']+)' with binding '([^']+)': (.*))$/m.exec(policiesPage);
+    assert.ok(example, 'docs/admission-policies.md shows a warning');
     const objects = build(settings(36, 'complain'));
     const request = { object: asAdmitted(slice({}, [{ addresses: ['10.1.2.3'], zone: 'Bad Zone!' }])), operation: 'CREATE' as const, username: 'alice', namespace: 'default' };
     const zone = evaluatePolicies(objects, request).find((r) => r.rule === 'zone' && r.passed === false);

@@ -302,11 +302,11 @@ describe('audit --policy-report --apply', { timeout: 60_000 }, () => {
 });
 
 describe('deploy/components/policy-reports', { timeout: 60_000 }, () => {
-  /** The README's overlay, rendered with kubectl kustomize beside a copy of deploy/, as an admin keeps it. */
+  /** The overlay docs/audit.md shows, rendered with kubectl kustomize beside a copy of deploy/, as an admin keeps it. */
   async function renderReadmeOverlay(t: TestContext): Promise<Manifest[]> {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const overlay = /```yaml\n# deploy\/clusters\/policy-reports\/kustomization\.yaml\n([^]*?)```/.exec(readme)?.[1];
-    assert.ok(overlay, 'the README shows the overlay with the policy-reports component');
+    const page = readFileSync(new URL('../docs/audit.md', import.meta.url), 'utf8');
+    const overlay = /```yaml\n# deploy\/clusters\/policy-reports\/kustomization\.yaml\n([^]*?)```/.exec(page)?.[1];
+    assert.ok(overlay, 'docs/audit.md shows the overlay with the policy-reports component');
     const root = await tempDir(t);
     await cp('deploy', join(root, 'deploy'), { recursive: true });
     const dir = join(root, 'deploy', 'clusters', 'policy-reports');

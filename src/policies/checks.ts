@@ -5,7 +5,7 @@
 // policies run after validation), converted from its Go type, so a list without omitempty is
 // null when absent (an EndpointSlice's endpoints and ports), optional fields are absent, and the
 // name is set even for a generateName create. Cost: the apiserver meters every evaluation (see
-// README, "Webhook or admission policies"), so every check is linear in endpoints, addresses and
+// docs/admission-policies.md), so every check is linear in endpoints, addresses and
 // ports, and per-address work is kept to a parse and one accessor (test/policies-cost.test.ts
 // bounds the worst case).
 import { type Kind, type RuleId, catalogue } from '../rules/catalogue.ts';

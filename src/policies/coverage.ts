@@ -1,6 +1,6 @@
 // Which rules the admission policies check, per kind and Kubernetes version, and why the others stay
-// with the webhook. The one place for that decision: the policies, the CLI's notes and the README's
-// table (test/readme.test.ts) all read it.
+// with the webhook. The one place for that decision: the policies, the CLI's notes and the
+// coverage table in docs/rules.md (npm run docs) all read it.
 import { type Kind, type RuleId, catalogue } from '../rules/catalogue.ts';
 import type { KubeVersion } from '../rules/version.ts';
 

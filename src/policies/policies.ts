@@ -200,7 +200,7 @@ export function admissionPolicies(settings: PolicySettings): PolicyManifests {
   }
   const { covered, webhookOnly } = coverageSummary(settings);
   notes.push(`the policies check ${covered.join(', ') || 'no rule'}`);
-  if (webhookOnly.length > 0) notes.push(`only the webhook checks ${webhookOnly.join(', ')} (the README's coverage table says why)`);
+  if (webhookOnly.length > 0) notes.push(`only the webhook checks ${webhookOnly.join(', ')} (the coverage table in docs/rules.md says why)`);
   if (settings.fixManagedBy) {
     if (version.minor >= MUTATING_POLICY_SINCE_MINOR) objects.push(...managedByPolicy(settings));
     else notes.push(`MutatingAdmissionPolicy is served from Kubernetes 1.36: on ${release} the ${LABEL_MANAGED_BY} fix stays with the webhook's /mutate`);

@@ -35,7 +35,7 @@ export const certsCommand = {
     `  --service NS/NAME         the webhook's Service; its DNS names go into the certificate (default ${DEFAULT_SERVICE})`,
     `  --days N                  validity of the CA and the certificate, 1 to ${MAX_DAYS} (default ${DEFAULT_VALIDITY_DAYS})`,
     '  --force                   replace files that already exist in DIR',
-    'The CA key is not kept: to rotate, run it again and follow the README (the caBundle holds both CAs',
+    'The CA key is not kept: to rotate, run it again and follow docs/deploying.md (the caBundle holds both CAs',
     'while the new Secret reaches the Pods).',
   ].join('\n'),
   options: certsOptions,

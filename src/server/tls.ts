@@ -58,7 +58,7 @@ export interface GenerateOptions {
  * A CA and a serving certificate signed by it. Returns data and writes nothing.
  * ECDSA P-256: quick to generate, and accepted by the apiserver and every TLS client we care about.
  * The CA's private key is not returned: nothing needs it once the serving certificate is signed,
- * and a key that does not exist cannot leak. Rotating means a new CA too (see the README).
+ * and a key that does not exist cannot leak. Rotating means a new CA too (docs/deploying.md).
  */
 export async function generateCertificates(service: string, options: GenerateOptions = {}): Promise<CertificatePems> {
   const { now = new Date(), days = DEFAULT_VALIDITY_DAYS, caName = 'endpoint-guard development CA' } = options;

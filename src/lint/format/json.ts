@@ -1,4 +1,4 @@
-// The machine form. Its schema is documented in the README and versioned by schemaVersion: fields
+// The machine form. Its schema is documented in docs/lint.md and versioned by schemaVersion: fields
 // are only ever added within a version; every field is always present (null when there is no value).
 import { type LintReport, lintCounts, lintExitCode } from '../run.ts';
 import { formatKubeVersion } from '../../rules/version.ts';

@@ -30,6 +30,21 @@ describe('reading manifests', () => {
     assert.deepEqual(parsed.manifests.map((m) => [m.document, m.position.line]), [[1, 2], [3, 5]]);
   });
 
+  test('hands each object to the caller as its document is read, once even when the file must be read a second way, and keeps nothing from a broken file', () => {
+    const seen: string[] = [];
+    const use = (m: { document: number }) => {
+      seen.push(`doc ${m.document}`);
+      return m.document;
+    };
+    // Plain YAML first; the anchor in the third document sends the whole file to the yaml package.
+    const text = 'kind: Endpoints\n---\nkind: EndpointSlice\n---\nkind: Endpoints\nmetadata: &m { name: x }\n';
+    const parsed = parseManifests({ file: 'm.yaml', text }, use);
+    assert.deepEqual(parsed.manifests, [1, 2, 3], 'one result per object, in order');
+    assert.deepEqual(seen, ['doc 1', 'doc 2', 'doc 1', 'doc 2', 'doc 3'], 'the first two were read twice: plain YAML, then the yaml package');
+    const broken = parseManifests({ file: 'm.yaml', text: 'kind: Endpoints\n---\nkind: [\n' }, use);
+    assert.deepEqual([broken.manifests, typeof broken.error?.message], [[], 'string']);
+  });
+
   test('unwraps List, EndpointsList and EndpointSliceList, giving typed-list items the list kind and apiVersion', () => {
     const text = stringify({
       apiVersion: 'v1', kind: 'List', items: [

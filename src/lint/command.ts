@@ -87,7 +87,9 @@ export async function lintPaths(paths: readonly string[], settings: LintSettings
   const objects: ObjectReport[] = [];
   const skipped: Skipped[] = [];
   const inputErrors: InputError[] = [];
-  for await (const read of readFiles(paths, stdin)) {
+  // Each object is linted as soon as its document is read and only its report is kept: the parsed
+  // objects of a large file die young instead of all living until the file's end.
+  for await (const read of readFiles(paths, stdin, (m) => lintManifest(m, settings))) {
     if (!read.ok) {
       inputErrors.push(read.error);
       continue;
@@ -97,7 +99,7 @@ export async function lintPaths(paths: readonly string[], settings: LintSettings
     else files.push(read.file);
     // Lint reports what the other documents are, not what they hold: their contents are let go with the file.
     for (const { object: unreported, ...other } of parsed.skipped) skipped.push(other);
-    for (const m of parsed.manifests) objects.push(lintManifest(m, settings));
+    for (const report of parsed.manifests) objects.push(report);
   }
   return { settings, files, objects, skipped, inputErrors };
 }

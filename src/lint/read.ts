@@ -77,8 +77,9 @@ export interface Skipped {
   readonly object?: unknown;
 }
 
-export interface ParsedFile {
-  readonly manifests: Manifest[];
+/** What a file holds; `manifests` are what the caller made of each (lint keeps only its report). */
+export interface ParsedFile<T = Manifest> {
+  readonly manifests: T[];
   readonly skipped: Skipped[];
   readonly error?: InputError | undefined;
 }
@@ -189,20 +190,23 @@ export interface Inputs {
 }
 
 /** One input: what its file holds, or why it could not be read. */
-export type FileRead =
-  | { readonly ok: true; readonly file: string; readonly parsed: ParsedFile }
+export type FileRead<T = Manifest> =
+  | { readonly ok: true; readonly file: string; readonly parsed: ParsedFile<T> }
   | { readonly ok: false; readonly error: InputError };
 
 /**
  * Lists the paths, then reads and parses one file at a time: a caller that is done with a file
- * before asking for the next holds one file in memory, not all of them.
+ * before asking for the next holds one file in memory, not all of them. `use` is applied to each
+ * object as soon as its document is read (see parseManifests).
  */
-export async function* readFiles(paths: readonly string[], stdin?: AsyncIterable<Uint8Array | string>): AsyncGenerator<FileRead> {
+export function readFiles(paths: readonly string[], stdin?: AsyncIterable<Uint8Array | string>): AsyncGenerator<FileRead>;
+export function readFiles<T>(paths: readonly string[], stdin: AsyncIterable<Uint8Array | string> | undefined, use: (m: Manifest) => T): AsyncGenerator<FileRead<T>>;
+export async function* readFiles<T>(paths: readonly string[], stdin?: AsyncIterable<Uint8Array | string>, use?: (m: Manifest) => T): AsyncGenerator<FileRead<T | Manifest>> {
   const listed = await listFiles(paths);
   for (const error of listed.errors) yield { ok: false, error };
   for (const file of listed.files) {
     const read = await readSource(file, stdin);
-    yield read.ok ? { ok: true, file: read.source.file, parsed: parseManifests(read.source) } : read;
+    yield read.ok ? { ok: true, file: read.source.file, parsed: use === undefined ? parseManifests(read.source) : parseManifests(read.source, use) } : read;
   }
 }
 
@@ -275,15 +279,22 @@ function fsReason(err: unknown): string {
 /**
  * The Endpoints and EndpointSlices in a text, each with its position, and what else was there.
  * A YAML error anywhere makes the whole file an input error: positions after it cannot be trusted.
+ * `use` turns each object into what the caller keeps as soon as its document is read, so a file
+ * of many large objects need not be held whole (lint keeps a small report per object); it may run
+ * again for an object when a file has to be read a second way, and its results are dropped when
+ * the file turns out to be unreadable.
  */
-export function parseManifests(source: Source): ParsedFile {
+export function parseManifests(source: Source): ParsedFile;
+export function parseManifests<T>(source: Source, use: (m: Manifest) => T): ParsedFile<T>;
+export function parseManifests<T>(source: Source, use?: (m: Manifest) => T): ParsedFile<T | Manifest> {
   const { file, text } = source;
   const at = positionsIn(text);
-  let found = nothingFound();
+  let found = nothingFound<T | Manifest>();
+  const add = (m: Manifest) => found.manifests.push(use === undefined ? m : use(m));
   const visit = (doc: SourceDocument, syntax: Syntax) => {
     if (doc.value === null || doc.value === undefined) return; // `---` with nothing after it: kubectl skips it too
     found.documents++;
-    collect(doc.value, [], { file, doc, at, syntax }, found.manifests, found.skipped, undefined);
+    collect(doc.value, [], { file, doc, at, syntax }, add, found.skipped, undefined);
   };
   const read = readDocuments(text, visit, () => (found = nothingFound()));
   if (!read.ok) return { manifests: [], skipped: [], error: { file, ...(read.offset === undefined ? {} : at(read.offset)), message: read.message } };
@@ -291,8 +302,8 @@ export function parseManifests(source: Source): ParsedFile {
   return { manifests: found.manifests, skipped: found.skipped };
 }
 
-interface Found { readonly manifests: Manifest[]; readonly skipped: Skipped[]; documents: number }
-const nothingFound = (): Found => ({ manifests: [], skipped: [], documents: 0 });
+interface Found<T> { readonly manifests: T[]; readonly skipped: Skipped[]; documents: number }
+const nothingFound = <T>(): Found<T> => ({ manifests: [], skipped: [], documents: 0 });
 
 /**
  * Hands each document of the text to `visit`, read the fastest way that reads it as kubectl does:
@@ -330,7 +341,7 @@ interface Where {
 }
 
 /** Adds an object (or a list's items) at `base` in its document to manifests or skipped. */
-function collect(value: unknown, base: FieldPath, where: Where, manifests: Manifest[], skipped: Skipped[], list?: { document: ListDocument; itemKind: string | undefined }): void {
+function collect(value: unknown, base: FieldPath, where: Where, add: (m: Manifest) => void, skipped: Skipped[], list?: { document: ListDocument; itemKind: string | undefined }): void {
   const locateIn = (p: FieldPath) => where.at(where.doc.offsetOf(base.length === 0 ? p : [...base, ...p]));
   const position = locateIn([]);
   if (!isRecord(value)) {
@@ -349,7 +360,7 @@ function collect(value: unknown, base: FieldPath, where: Where, manifests: Manif
     items.forEach((item: unknown, i: number) => {
       const withVersion = itemKind !== undefined && isRecord(item) && item.apiVersion === undefined && apiVersion !== undefined
         ? { apiVersion, ...item } : item;
-      collect(withVersion, [...base, 'items', i], where, manifests, skipped, { document, itemKind });
+      collect(withVersion, [...base, 'items', i], where, add, skipped, { document, itemKind });
     });
     return;
   }
@@ -357,7 +368,7 @@ function collect(value: unknown, base: FieldPath, where: Where, manifests: Manif
     skipped.push({ file: where.file, ...position, kind: kind ?? 'no kind', apiVersion, object });
     return;
   }
-  manifests.push({ file: where.file, document: where.doc.index, object, position, locate: locateIn, syntax: where.syntax, list: list?.document });
+  add({ file: where.file, document: where.doc.index, object, position, locate: locateIn, syntax: where.syntax, list: list?.document });
 }
 
 /** metadata.name and metadata.namespace, as strings when they are. */

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { type TestContext, after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { type OpenBrowser, openBrowser } from './helpers/browser.ts';
 import { REPO, runCli } from './helpers/lint.ts';
@@ -20,19 +20,24 @@ describe('the report in Chromium', { timeout: 120_000 }, () => {
   });
   after(() => browser?.close());
 
+  /** Builds the report of these log lines with the real command and opens it from file://. */
+  async function openReport(t: TestContext, lines: readonly string[]) {
+    const dir = await tempDir(t);
+    await writeFile(join(dir, 'logs.txt'), `${lines.join('\n')}\n`);
+    const out = join(dir, 'report.html');
+    assert.equal((await runCli(['report', '--log', join(dir, 'logs.txt'), '--out', out])).code, 0);
+    const opened = await browser.page();
+    await opened.page.goto(pathToFileURL(out).href, { waitUntil: 'load', timeout: 30_000 });
+    return { ...opened, out };
+  }
+
   test('shows the headline figures as visible text, logs no error, fetches nothing beyond file://', async (t) => {
     const lines = [
       ...Array.from({ length: 30 }, (_, i) => writeLines({ object: controllerClaimingSlice(), user: 'alice@example.com', namespace: 'team-a', name: `web-${i}` })).flat(),
       ...Array.from({ length: 20 }, (_, i) => writeLines({ object: cleanSlice(), user: 'bob@example.com', namespace: 'team-b', name: `api-${i}` })).flat(),
       ...Array.from({ length: 10 }, (_, i) => writeLines({ object: cleanEndpoints(), user: 'system:serviceaccount:team-d:legacy-sync', namespace: 'team-d', name: `db-${i}` })).flat(),
     ];
-    const dir = await tempDir(t);
-    await writeFile(join(dir, 'logs.txt'), `${lines.join('\n')}\n`);
-    const out = join(dir, 'report.html');
-    assert.equal((await runCli(['report', '--log', join(dir, 'logs.txt'), '--out', out])).code, 0);
-
-    const { page, errors, requests } = await browser.page();
-    await page.goto(pathToFileURL(out).href, { waitUntil: 'load', timeout: 30_000 });
+    const { page, errors, requests, out } = await openReport(t, lines);
     const figure = (id: string) => page.locator(`[data-figure="${id}"]`);
     const shown: Record<string, string> = {};
     for (const id of ['reviews', 'writes', 'would-deny', 'writers', 'namespaces', 'endpoints-writes']) {
@@ -66,13 +71,7 @@ describe('the report in Chromium', { timeout: 120_000 }, () => {
   test('runs no script and shows markup from the logs as text', async (t) => {
     const user = '<script>document.title="pwned"</script><img src="http://example.invalid/x.png">';
     const lines = writeLines({ object: controllerClaimingSlice(), user, namespace: '<b>team</b>' });
-    const dir = await tempDir(t);
-    await writeFile(join(dir, 'logs.txt'), `${lines.join('\n')}\n`);
-    const out = join(dir, 'report.html');
-    assert.equal((await runCli(['report', '--log', join(dir, 'logs.txt'), '--out', out])).code, 0);
-
-    const { page, errors, requests } = await browser.page();
-    await page.goto(pathToFileURL(out).href, { waitUntil: 'load', timeout: 30_000 });
+    const { page, errors, requests, out } = await openReport(t, lines);
     assert.equal(await page.title(), 'endpoint-guard trial report');
     assert.equal(await page.locator('script, img, iframe, object, embed, b').count(), 0);
     assert.ok(await page.getByRole('cell', { name: user, exact: true }).first().isVisible(), 'the user name is shown as written');

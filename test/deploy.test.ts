@@ -3,8 +3,7 @@
 // the settings in the environment, the failure policy that goes with each mode, and the Pod's
 // hardening.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { chmod, cp, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { envName, loadConfig } from '../src/config-load.ts';
@@ -15,7 +14,7 @@ import { kubeVersion } from '../src/rules/version.ts';
 import { DEFAULT_TIMEOUTS } from '../src/server/app.ts';
 import { WEBHOOK_CONFIGURATION_NAME, secretName } from '../src/server/certs-command.ts';
 import { keyFileProblem, servingNames } from '../src/server/tls.ts';
-import { type Manifest, kustomizeBuild, schemaProblems } from './helpers/manifests.ts';
+import { type Manifest, kustomizeBuild, renderDocsOverlay, schemaProblems } from './helpers/manifests.ts';
 import { tempDir } from './helpers/temp.ts';
 
 // The shapes read below; the manifests have passed the schemas, so these views are safe to take.
@@ -330,18 +329,8 @@ describe('the cert-manager overlay', () => {
 
 describe('the overlays in docs/security.md render with kubectl kustomize', () => {
   test('the client-certificate overlay gives the Pods the CA from a generated ConfigMap and moves the probes to the metrics port', async (t) => {
-    const page = readFileSync(new URL('../docs/security.md', import.meta.url), 'utf8');
-    const overlay = /```yaml\n# kustomization\.yaml\n([^]*?)```/.exec(page)?.[1];
-    assert.ok(overlay, 'docs/security.md shows the client-certificate overlay');
-    // As an admin would keep it: a directory two levels below deploy/, beside a copy of deploy/.
-    const root = await tempDir(t);
-    await cp('deploy', join(root, 'deploy'), { recursive: true });
-    const dir = join(root, 'deploy', 'clusters', 'mtls');
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'kustomization.yaml'), overlay);
-    await writeFile(join(dir, 'client-ca.crt'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
-
-    const docs = kustomizeBuild(dir);
+    const docs = await renderDocsOverlay(t, 'docs/security.md', 'kustomization.yaml\n', 'mtls',
+      { 'client-ca.crt': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' });
     assert.deepEqual(docs.flatMap(schemaProblems), []);
     const configMap = one(docs, 'ConfigMap');
     assert.match(configMap.metadata.name, /^endpoint-guard-client-ca-[a-z0-9]{10}$/, 'kustomize names a generated ConfigMap by its content');

@@ -2,15 +2,14 @@
 // rules and policies; only the caBundle added), pass the Kubernetes schemas of every release they
 // are made for, and --apply creates, updates and leaves alone as it should against the fake apiserver.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { cp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { generateCertificates, writeCertificates } from '../src/server/tls.ts';
 import { startFakeApiserver } from './helpers/fake-apiserver.ts';
 import { runCli } from './helpers/lint.ts';
-import { type Manifest, kustomizeBuild, schemaProblems, schemaProblemsFor } from './helpers/manifests.ts';
+import { type Manifest, kustomizeBuild, renderDocsOverlay, schemaProblems, schemaProblemsFor } from './helpers/manifests.ts';
 import { tempDir } from './helpers/temp.ts';
 
 type Hook = Record<string, unknown> & { failurePolicy: string; clientConfig: Record<string, unknown> & { caBundle?: string } };
@@ -102,15 +101,7 @@ describe('endpoint-guard manifests', { timeout: 60_000 }, () => {
   });
 
   test('deploy/components/before-1.28 with an overlay gives the registrations manifests makes for 1.27, as docs/deploying.md shows', async (t) => {
-    const page = readFileSync(new URL('../docs/deploying.md', import.meta.url), 'utf8');
-    const overlay = /```yaml\n# kustomization\.yaml, for Kubernetes 1\.24 to 1\.27[^\n]*\n([^]*?)```/.exec(page)?.[1];
-    assert.ok(overlay, 'docs/deploying.md shows the overlay for clusters before 1.28');
-    const root = await tempDir(t);
-    await cp('deploy', join(root, 'deploy'), { recursive: true });
-    const overlayDir = join(root, 'deploy', 'clusters', 'before-1.28');
-    await mkdir(overlayDir, { recursive: true });
-    await writeFile(join(overlayDir, 'kustomization.yaml'), overlay);
-    const deployed = kustomizeBuild(overlayDir) as Registration[];
+    const deployed = await renderDocsOverlay(t, 'docs/deploying.md', 'kustomization.yaml, for Kubernetes 1.24 to 1.27', 'before-1.28') as Registration[];
     assert.deepEqual(deployed.flatMap((d) => (d.kind.endsWith('WebhookConfiguration') ? schemaProblemsFor(d, 24) : schemaProblems(d))), []);
 
     const { dir } = await certDir(t);

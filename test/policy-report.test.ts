@@ -4,7 +4,6 @@
 // hourly with exactly the permissions it uses.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import Ajv from 'ajv';
@@ -17,7 +16,7 @@ import { parseKubeVersion } from '../src/rules/version.ts';
 import { populate, slice } from './helpers/audit-cluster.ts';
 import { type FakeApiserver, type RecordedRequest, startFakeApiserver } from './helpers/fake-apiserver.ts';
 import { runCli } from './helpers/lint.ts';
-import { type Manifest, kustomizeBuild, schemaProblems } from './helpers/manifests.ts';
+import { renderDocsOverlay, schemaProblems } from './helpers/manifests.ts';
 import { tempDir } from './helpers/temp.ts';
 
 type Schema = Record<string, unknown>;
@@ -302,18 +301,6 @@ describe('audit --policy-report --apply', { timeout: 60_000 }, () => {
 });
 
 describe('deploy/components/policy-reports', { timeout: 60_000 }, () => {
-  /** The overlay docs/audit.md shows, rendered with kubectl kustomize beside a copy of deploy/, as an admin keeps it. */
-  async function renderReadmeOverlay(t: TestContext): Promise<Manifest[]> {
-    const page = readFileSync(new URL('../docs/audit.md', import.meta.url), 'utf8');
-    const overlay = /```yaml\n# deploy\/clusters\/policy-reports\/kustomization\.yaml\n([^]*?)```/.exec(page)?.[1];
-    assert.ok(overlay, 'docs/audit.md shows the overlay with the policy-reports component');
-    const root = await tempDir(t);
-    await cp('deploy', join(root, 'deploy'), { recursive: true });
-    const dir = join(root, 'deploy', 'clusters', 'policy-reports');
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'kustomization.yaml'), overlay);
-    return kustomizeBuild(dir);
-  }
   interface CronJob {
     metadata: { name: string; namespace: string };
     spec: {
@@ -329,7 +316,7 @@ describe('deploy/components/policy-reports', { timeout: 60_000 }, () => {
     (r.resourceNames ?? ['*']).map((n) => `${g}/${res} ${v} ${n}`))))).sort();
 
   test('renders inside an overlay and passes the schemas; the CronJob runs audit --policy-report --apply hourly, hardened like the Deployment', async (t) => {
-    const docs = await renderReadmeOverlay(t);
+    const docs = await renderDocsOverlay(t, 'docs/audit.md', 'deploy/clusters/policy-reports/kustomization.yaml\n', 'policy-reports');
     assert.deepEqual(docs.flatMap(schemaProblems), []);
     const cronJob = docs.find((d) => d.kind === 'CronJob') as unknown as CronJob;
     const deployment = docs.find((d) => d.kind === 'Deployment') as unknown as { spec: { template: { spec: { securityContext: Record<string, unknown>; containers: { image: string; env: { name: string; value: string }[]; securityContext: Record<string, unknown> }[] } } } };
@@ -352,7 +339,7 @@ describe('deploy/components/policy-reports', { timeout: 60_000 }, () => {
   });
 
   test('its ServiceAccount has exactly what a run uses: the verbs of the requests --apply makes, and nothing else', async (t) => {
-    const docs = await renderReadmeOverlay(t);
+    const docs = await renderDocsOverlay(t, 'docs/audit.md', 'deploy/clusters/policy-reports/kustomization.yaml\n', 'policy-reports');
     const cronJob = docs.find((d) => d.kind === 'CronJob') as unknown as CronJob;
     const account = cronJob.spec.jobTemplate.spec.template.spec.serviceAccountName;
     const bindings = docs.filter((d) => d.kind === 'ClusterRoleBinding' || d.kind === 'RoleBinding') as unknown as { roleRef: { name: string }; subjects: { kind: string; name: string; namespace: string }[] }[];

@@ -14,6 +14,10 @@ import * as certManager from '@kubernetes-models/cert-manager/cert-manager.io/v1
 import * as monitoring from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { tempDir } from './temp.ts';
 import AjvDraft04 from 'ajv-draft-04';
 import { parseAllDocuments } from 'yaml';
 
@@ -43,6 +47,25 @@ export function kustomizeBuild(dir: string): Manifest[] {
     }
     return object as Manifest;
   });
+}
+
+/**
+ * The overlay a docs page shows in a yaml block whose first line is `# <heading>`, rendered with
+ * `kubectl kustomize` as an admin keeps it: in deploy/clusters/<name>/ of a copy of deploy/,
+ * beside `files` (e.g. the CA a configMapGenerator reads).
+ */
+export async function renderDocsOverlay(t: TestContext, page: string, heading: string, name: string, files: Readonly<Record<string, string>> = {}): Promise<Manifest[]> {
+  const text = readFileSync(new URL(`../../${page}`, import.meta.url), 'utf8');
+  const start = text.indexOf(`\`\`\`yaml\n# ${heading}`);
+  if (start < 0) throw new Error(`${page} shows no overlay headed "# ${heading}"`);
+  const overlay = text.slice(text.indexOf('\n', start + 8) + 1, text.indexOf('```', start + 3));
+  const root = await tempDir(t);
+  await cp('deploy', join(root, 'deploy'), { recursive: true });
+  const dir = join(root, 'deploy', 'clusters', name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'kustomization.yaml'), overlay);
+  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, file), content);
+  return kustomizeBuild(dir);
 }
 
 type Validating = { validate(): void };
